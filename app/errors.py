@@ -1,0 +1,77 @@
+"""Application errors: HTTP-free; problems.py renders them as RFC 9457 problem details."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class AppError(Exception):
+    """Base of every error a service raises on purpose; class attributes give the problem type."""
+
+    status: int = 400
+    type: str = "about:blank"
+    title: str = "Bad request"
+
+    def __init__(self, detail: str, *, headers: dict[str, str] | None = None, **extensions: Any) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.headers = headers or {}
+        self.extensions = extensions
+
+
+class NotFoundError(AppError):
+    status, type, title = 404, "/problems/not-found", "Not found"
+
+
+class CompanyNotFoundError(NotFoundError):
+    type, title = "/problems/company-not-found", "Company not found"
+
+
+class PolicyNotFoundError(NotFoundError):
+    type, title = "/problems/policy-not-found", "Policy not found"
+
+
+class DecisionNotFoundError(NotFoundError):
+    type, title = "/problems/decision-not-found", "Decision not found"
+
+
+class ClientNotFoundError(NotFoundError):
+    type, title = "/problems/client-not-found", "API client not found"
+
+
+class ConflictError(AppError):
+    status, type, title = 409, "/problems/conflict", "Conflict"
+
+
+class CreditCodeTakenError(ConflictError):
+    type, title = "/problems/credit-code-taken", "Credit code already registered"
+
+
+class PreconditionFailedError(AppError):
+    status, type, title = 412, "/problems/precondition-failed", "Precondition failed"
+
+
+class PreconditionRequiredError(AppError):
+    status, type, title = 428, "/problems/precondition-required", "Precondition required"
+
+
+class UnauthorizedError(AppError):
+    status, type, title = 401, "/problems/unauthorized", "Authentication required"
+
+    def __init__(self, detail: str, **extensions: Any) -> None:
+        super().__init__(detail, headers={"WWW-Authenticate": 'Bearer realm="huiqi"'}, **extensions)
+
+
+class ForbiddenError(AppError):
+    status, type, title = 403, "/problems/forbidden", "Forbidden"
+
+
+class RateLimitedError(AppError):
+    status, type, title = 429, "/problems/rate-limited", "Too many requests"
+
+    def __init__(self, detail: str, *, retry_after: int, **extensions: Any) -> None:
+        super().__init__(detail, headers={"Retry-After": str(retry_after)}, retry_after=retry_after, **extensions)
+
+
+class ReplayUnavailableError(AppError):
+    status, type, title = 409, "/problems/replay-unavailable", "Decision cannot be replayed"
