@@ -111,13 +111,13 @@ def check_credit_code(code: str) -> CreditCodeCheck:
             organisation_code_valid=False,
         )
     org_check = organisation_check_character(normalised[8:16])
-    parts = dict(
-        code=normalised,
-        registration_authority=normalised[0],
-        category=normalised[1],
-        region_code=normalised[2:8],
-        organisation_code_valid=org_check is not None and org_check == normalised[16],
-    )
+    parts = {
+        "code": normalised,
+        "registration_authority": normalised[0],
+        "category": normalised[1],
+        "region_code": normalised[2:8],
+        "organisation_code_valid": org_check is not None and org_check == normalised[16],
+    }
     problem = _alphabet_problem(normalised[:17])
     if problem is not None:
         return CreditCodeCheck(valid=False, reason=problem, expected_check=None, **parts)
