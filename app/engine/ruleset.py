@@ -1,0 +1,246 @@
+"""Loading rule files into a compiled, versioned rule set, indexed by region.
+
+A rule's version is the hash of its file; the rule set's version is the hash of every rule file and
+every standards table, so two processes that answer with the same version decided with the same rules.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from .errors import ExpressionError, RuleFileError, RuleSetError
+from .expressions import Evaluator, Node, Param, ParamSpec, check, compile_node, names_in, parse
+from .facts import FactSpec, fact_specs
+from .schema import Criterion, RuleDefinition
+from .tables import Tables, load_tables
+from .yamlfile import line_of, load_yaml
+
+ELIGIBLE, NEEDS_INFO, INELIGIBLE = "eligible", "needs_info", "ineligible"
+PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
+SOURCES_DIR = "sources"
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledCriterion:
+    id: str
+    when: str
+    node: Node
+    evaluate: Evaluator
+    definition: Criterion
+
+
+@dataclass(frozen=True, eq=False)
+class Rule:
+    """One measure: its file, its version and its compiled criteria."""
+
+    id: str
+    file_name: str
+    source_text: str
+    version: str
+    definition: RuleDefinition
+    criteria: tuple[CompiledCriterion, ...]
+    params: Mapping[str, ParamSpec]
+
+    def in_force(self, as_of: date) -> bool:
+        return self.definition.in_force(as_of)
+
+    def decide(self, facts: Mapping[str, Any]) -> str:
+        """The rule's status for facts of a company already known to be in its region."""
+        status = ELIGIBLE
+        for criterion in self.criteria:
+            value = criterion.evaluate(facts)
+            if value is False:
+                return INELIGIBLE
+            if value is None:
+                status = NEEDS_INFO
+        return status
+
+
+@dataclass(eq=False)
+class RuleSet:
+    """Every rule, compiled once, with an index from region code to the rules that cover it."""
+
+    rules: dict[str, Rule]
+    version: str
+    tables: Tables
+    facts: dict[str, FactSpec]
+    _by_region: dict[str, tuple[Rule, ...]] = field(default_factory=dict)
+    _candidates: dict[str, tuple[Rule, ...]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        by_region: dict[str, list[Rule]] = {}
+        for rule in self.rules.values():
+            for code in dict.fromkeys(rule.definition.region):
+                by_region.setdefault(code, []).append(rule)
+        self._by_region = {code: tuple(rules) for code, rules in by_region.items()}
+
+    def candidates(self, region_code: str) -> tuple[Rule, ...]:
+        """The rules whose region holds `region_code`: the only ones worth evaluating for it."""
+        cached = self._candidates.get(region_code)
+        if cached is None:
+            ancestors = self.tables.region_ancestors.get(region_code, frozenset((region_code,)))
+            found = {rule.id: rule for code in ancestors for rule in self._by_region.get(code, ())}
+            cached = tuple(found[rule_id] for rule_id in sorted(found))
+            self._candidates[region_code] = cached
+        return cached
+
+
+def file_version(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def load_ruleset(rules_dir: Path) -> RuleSet:
+    """Load every `*.yaml` in `rules_dir`; quotes are checked against `rules_dir/sources/`."""
+    files = {path.name: path.read_text(encoding="utf-8") for path in sorted(rules_dir.glob("*.yaml"))}
+    sources_dir = rules_dir / SOURCES_DIR
+    sources = {path.name: path.read_text(encoding="utf-8") for path in sorted(sources_dir.glob("*.txt"))}
+    return build_ruleset(files, sources=sources, display_dir=str(rules_dir))
+
+
+def build_ruleset(files: Mapping[str, str], *, sources: Mapping[str, str] | None = None,
+                  display_dir: str = "rules", tables: Tables | None = None) -> RuleSet:
+    """Compile rule files given as {file name: YAML text}. Raises RuleSetError listing every problem."""
+    tables = tables or load_tables()
+    specs = fact_specs(tables)
+    rules: dict[str, Rule] = {}
+    errors: list[RuleFileError] = []
+    for name in sorted(files):
+        try:
+            rule = compile_rule(files[name], name, tables=tables, specs=specs, sources=sources,
+                                display_path=f"{display_dir}/{name}")
+        except RuleSetError as exc:
+            errors.extend(exc.errors)
+            continue
+        if rule.id in rules:
+            errors.append(RuleFileError(f"{display_dir}/{name}", None,
+                                        f"id {rule.id!r} is already used by {rules[rule.id].file_name}"))
+        rules[rule.id] = rule
+    if errors:
+        raise RuleSetError(errors)
+    if not rules:
+        raise RuleSetError([RuleFileError(display_dir, None, "no rule files (*.yaml) found")])
+    digest = hashlib.sha256(tables.version.encode())
+    for name in sorted(files):
+        digest.update(name.encode() + b"\0" + files[name].encode("utf-8"))
+    return RuleSet(rules=dict(sorted(rules.items())), version=digest.hexdigest()[:16], tables=tables, facts=specs)
+
+
+def compile_rule(text: str, file_name: str, *, tables: Tables | None = None,
+                 specs: Mapping[str, FactSpec] | None = None, sources: Mapping[str, str] | None = None,
+                 display_path: str | None = None) -> Rule:
+    """Parse, validate and compile one rule file. Raises RuleSetError with every problem it finds,
+    each naming the file and line."""
+    tables = tables or load_tables()
+    specs = specs or fact_specs(tables)
+    path = display_path or file_name
+    data, lines = load_yaml(text, path)
+    if not isinstance(data, dict):
+        raise RuleSetError([RuleFileError(path, 1, "a rule file is a mapping (id:, title:, criteria:, ...)")])
+    try:
+        definition = RuleDefinition.model_validate(data)
+    except ValidationError as exc:
+        raise RuleSetError([
+            RuleFileError(path, line_of(lines, error["loc"]),
+                          f"{'.'.join(str(part) for part in error['loc']) or 'file'}: {error['msg']}")
+            for error in exc.errors()
+        ]) from None
+
+    errors: list[RuleFileError] = []
+
+    def problem(loc: tuple[Any, ...], reason: str) -> None:
+        errors.append(RuleFileError(path, line_of(lines, loc), reason))
+
+    stem = file_name.rsplit(".", 1)[0]
+    if definition.id != stem:
+        problem(("id",), f"id {definition.id!r} does not match the file name {file_name!r}")
+    for index, code in enumerate(definition.region):
+        if code not in tables.regions:
+            problem(("region", index), f"{code} is not a GB/T 2260 region code")
+    if sources is not None:
+        for index, quote in enumerate(definition.provenance):
+            reason = quote_problem(quote.quote, quote.paragraph, sources.get(quote.source), quote.source)
+            if reason:
+                problem(("provenance", index, "quote"), reason)
+
+    params = {
+        name: ParamSpec(name, tuple(p.value) if isinstance(p.value, list) else p.value, p.unit)
+        for name, p in definition.parameters.items()
+    }
+    used: set[str] = set()
+    compiled: list[CompiledCriterion] = []
+    seen_ids: set[str] = set()
+    for index, criterion in enumerate(definition.criteria):
+        if criterion.id in seen_ids:
+            problem(("criteria", index, "id"), f"criterion id {criterion.id!r} is used twice")
+        seen_ids.add(criterion.id)
+        try:
+            node = check(parse(criterion.when), specs, params, tables)
+        except ExpressionError as exc:
+            problem(("criteria", index, "when"), f"criterion {criterion.id!r}: {exc}")
+            continue
+        used.update(operand.name for operand in names_in(node) if isinstance(operand, Param))
+        for state in ("met", "not_met", "unknown"):
+            for lang in ("zh", "en"):
+                template = getattr(getattr(criterion.explain, state), lang)
+                for name in PLACEHOLDER.findall(template):
+                    if name in params:
+                        used.add(name)
+                    elif name not in specs and name != "missing":
+                        problem(("criteria", index, "explain", state, lang),
+                                f"criterion {criterion.id!r}: {{{name}}} in the {state} text ({lang}) "
+                                "names no fact or parameter")
+        compiled.append(CompiledCriterion(criterion.id, criterion.when, node,
+                                          compile_node(node, params, tables), criterion))
+    for name in params:
+        if name not in used:
+            problem(("parameters", name), f"parameter {name!r} is not used by any criterion or explanation")
+    if errors:
+        raise RuleSetError(errors)
+    return Rule(
+        id=definition.id,
+        file_name=file_name,
+        source_text=text,
+        version=file_version(text),
+        definition=definition,
+        criteria=tuple(compiled),
+        params=params,
+    )
+
+
+def paragraphs(source_text: str) -> list[str]:
+    """The source's paragraphs: its non-empty lines, numbered from 1."""
+    return [line.strip() for line in source_text.splitlines() if line.strip()]
+
+
+def quote_problem(quote: str, paragraph: int, source_text: str | None, source_name: str) -> str | None:
+    """Why a quote is not verbatim at its paragraph, or None. A quote may run on across a page-break
+    split (two non-empty lines joined with nothing between them)."""
+    if source_text is None:
+        return f"source {source_name!r} is not in rules/{SOURCES_DIR}/"
+    parts = paragraphs(source_text)
+    joined = "".join(parts)
+    starts, offset = [], 0
+    for part in parts:
+        starts.append(offset)
+        offset += len(part)
+    position = joined.find(quote)
+    if position < 0:
+        matched = next((n for n in range(len(quote), 0, -1) if quote[:n] in joined), 0)
+        return (f"quote is not verbatim in {source_name}: it matches up to {quote[max(0, matched - 12):matched]!r} "
+                f"and then differs at {quote[matched:matched + 12]!r}")
+    found = set()
+    while position >= 0:
+        found.add(max(index for index, start in enumerate(starts) if start <= position) + 1)
+        position = joined.find(quote, position + 1)
+    if paragraph not in found:
+        where = ", ".join(str(number) for number in sorted(found))
+        return f"quote begins in paragraph {where} of {source_name}, not {paragraph}"
+    return None

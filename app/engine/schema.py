@@ -1,0 +1,150 @@
+"""The rule file, as frozen pydantic models. Unknown keys are errors, so a typo is reported at its key."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+
+BENEFIT_KINDS = ("loan", "fund", "subsidy", "voucher", "status", "space", "service")
+UNITS = ("yuan", "ratio", "persons", "years", "count", "list")
+BASES = ("source", "standard", "assumption")
+STATUSES = ("eligible", "ineligible", "needs_info")
+CRITERION_STATUSES = ("met", "not_met", "unknown")
+_KEBAB = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+def _region_code(value: Any) -> Any:
+    return f"{value:06d}" if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+RegionCode = Annotated[str, BeforeValidator(_region_code), Field(pattern=r"^\d{6}$")]
+
+
+class Text(_Frozen):
+    """A text in both languages."""
+
+    zh: str = Field(min_length=1)
+    en: str = Field(min_length=1)
+
+
+class Quote(_Frozen):
+    paragraph: int = Field(ge=1, description="number of the non-empty line of the source where the quote begins")
+    quote: str = Field(min_length=4)
+    source: str = "source-article.txt"
+
+
+class Benefit(_Frozen):
+    kind: Literal[BENEFIT_KINDS]  # type: ignore[valid-type]
+    description: Text
+    amounts: Text | None = None
+
+
+class Validity(_Frozen):
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+    from_: date | None = Field(None, alias="from")
+    to: date | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Validity:
+        if self.from_ and self.to and self.from_ > self.to:
+            raise ValueError(f"validity starts ({self.from_}) after it ends ({self.to})")
+        return self
+
+
+class Parameter(_Frozen):
+    value: float | list[str]
+    unit: Literal[UNITS]  # type: ignore[valid-type]
+    basis: Literal[BASES]  # type: ignore[valid-type]
+    label: Text
+    citation: Text
+
+    @field_validator("value", mode="before")
+    @classmethod
+    def _no_booleans(cls, value: Any) -> Any:
+        if isinstance(value, bool):
+            raise ValueError("a parameter is a number or a list of ids, not true/false")
+        return value
+
+    @model_validator(mode="after")
+    def _unit_fits_value(self) -> Parameter:
+        if (self.unit == "list") != isinstance(self.value, list):
+            raise ValueError("unit `list` goes with a list value, and only with one")
+        if self.unit == "ratio" and not 0 <= self.value <= 1:  # type: ignore[operator]
+            raise ValueError(f"a ratio is between 0 and 1 (write 3% as 0.03), got {self.value}")
+        return self
+
+
+class Explain(_Frozen):
+    met: Text
+    not_met: Text
+    unknown: Text
+
+
+class Criterion(_Frozen):
+    id: str
+    when: str = Field(min_length=1)
+    explain: Explain
+
+    @field_validator("id")
+    @classmethod
+    def _kebab(cls, value: str) -> str:
+        if not _KEBAB.match(value):
+            raise ValueError(f"criterion ids are kebab-case (like `export-oriented`), got {value!r}")
+        if value == "region":
+            raise ValueError("`region` is the criterion the engine adds itself from `region:`")
+        return value
+
+
+class Example(_Frozen):
+    name: str = Field(min_length=1)
+    as_of: date
+    profile: dict[str, Any]
+    expect: Literal[STATUSES]  # type: ignore[valid-type]
+    criteria: dict[str, Literal[CRITERION_STATUSES]] = Field(default_factory=dict)  # type: ignore[valid-type]
+    missing_fields: list[str] | None = None
+
+
+class RuleDefinition(_Frozen):
+    id: str
+    title: Text
+    region: list[RegionCode] = Field(min_length=1)
+    issuer: Text
+    document: Text
+    provenance: list[Quote] = Field(min_length=1)
+    benefit: Benefit
+    validity: Validity | None = None
+    how_to_apply: Text | None = None
+    notes: Text | None = None
+    parameters: dict[str, Parameter] = Field(default_factory=dict)
+    criteria: list[Criterion] = Field(min_length=1)
+    examples: list[Example] = Field(default_factory=list)
+
+    @field_validator("id")
+    @classmethod
+    def _id_is_kebab(cls, value: str) -> str:
+        if not _KEBAB.match(value):
+            raise ValueError(f"rule ids are kebab-case, got {value!r}")
+        return value
+
+    @field_validator("parameters")
+    @classmethod
+    def _parameter_names(cls, value: dict[str, Parameter]) -> dict[str, Parameter]:
+        for name in value:
+            if not _NAME.match(name):
+                raise ValueError(f"parameter names are snake_case, got {name!r}")
+        return value
+
+    def in_force(self, as_of: date) -> bool:
+        if self.validity is None:
+            return True
+        start, end = self.validity.from_, self.validity.to
+        return (start is None or start <= as_of) and (end is None or as_of <= end)

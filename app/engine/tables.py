@@ -1,0 +1,235 @@
+"""The standard tables the engine reads: regions, industries, SME size classes, statistical lines,
+clusters and labels. Data lives in `standards/` beside this module, never in code, so a revised
+standard is a data change."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+STANDARDS_DIR = Path(__file__).parent / "standards"
+DATA_FILES = (
+    "regions.csv",
+    "regions_retired.csv",
+    "industries.csv",
+    "sme_size.yaml",
+    "statistical_lines.yaml",
+    "clusters.yaml",
+    "vocabulary.yaml",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Region:
+    code: str
+    name_zh: str
+    name_en: str
+    parent: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Industry:
+    code: str
+    name_zh: str
+    name_en: str
+    level: str
+    parent: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class SizeGroup:
+    """One industry group of the SME standard and its three lower bounds (large, medium, small)."""
+
+    id: str
+    name: dict[str, str]
+    clause: str
+    scope: tuple[str, ...]
+    exclude: tuple[str, ...]
+    revenue_source: tuple[str, ...]
+    tiers: tuple[tuple[str, dict[str, float]], ...]  # ("large", {...}), ("medium", {...}), ("small", {...})
+
+
+@dataclass(frozen=True, slots=True)
+class StatisticalLine:
+    """The 规模以上 / 限额以上 revenue line of one sector."""
+
+    id: str
+    name: dict[str, str]
+    kind: str  # designated_size | quota
+    scope: tuple[str, ...]
+    exclude: tuple[str, ...]
+    min_revenue: float | None
+    revenue_source: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Tables:
+    regions: dict[str, Region]
+    retired_regions: dict[str, str]  # retired code -> current code
+    region_ancestors: dict[str, frozenset[str]]  # code -> itself and every ancestor
+    industries: dict[str, Industry]
+    size_standard: dict[str, Any]
+    size_groups: tuple[SizeGroup, ...]
+    line_standard: dict[str, Any]
+    statistical_lines: tuple[StatisticalLine, ...]
+    clusters: dict[str, dict[str, Any]]
+    vocabulary: dict[str, Any]
+    version: str
+
+    def region_name(self, code: str, lang: str) -> str:
+        """Full name, province first in Chinese ("江苏省苏州市吴中区"), district first in English."""
+        chain: list[Region] = []
+        current: str | None = code
+        while current and current in self.regions:
+            chain.append(self.regions[current])
+            current = self.regions[current].parent
+        if not chain:
+            return code
+        if lang == "zh":
+            names: list[str] = []
+            for region in reversed(chain):
+                if region.name_zh not in ("市辖区", "县") and region.name_zh not in names:
+                    names.append(region.name_zh)
+            return "".join(names)
+        names = []
+        for region in chain:
+            if region.name_en and region.name_en not in names and region.name_zh not in ("市辖区", "县"):
+                names.append(region.name_en)
+        return ", ".join(names)
+
+    def industry_name(self, code: str, lang: str) -> str:
+        current: str | None = code
+        while current and current in self.industries:
+            industry = self.industries[current]
+            name = industry.name_zh if lang == "zh" else industry.name_en
+            if name:
+                return name
+            current = industry.parent
+        return ""
+
+    def label(self, kind: str, value: str, lang: str) -> str:
+        """The zh/en label of an enum value or a field, or the value itself when it has none."""
+        if kind == "fields":
+            entry = self.vocabulary["fields"].get(value)
+        elif kind == "clusters":
+            entry = self.clusters.get(value, {}).get("name")
+        else:
+            entry = self.vocabulary["values"].get(kind, {}).get(value)
+        return entry[lang] if entry else value
+
+    def value_label(self, value: str, lang: str) -> str:
+        """The label of an id whose kind is not known (an element of a list parameter)."""
+        for labels in self.vocabulary["values"].values():
+            if value in labels:
+                return labels[value][lang]
+        if value in self.clusters:
+            return self.clusters[value]["name"][lang]
+        return value
+
+    def size_group_for(self, industry_code: str) -> SizeGroup:
+        return _longest_prefix_match(self.size_groups, industry_code) or self._fallback_group
+
+    def line_for(self, industry_code: str) -> StatisticalLine | None:
+        return _longest_prefix_match(self.statistical_lines, industry_code)
+
+    @property
+    def _fallback_group(self) -> SizeGroup:
+        return next(group for group in self.size_groups if not group.scope)
+
+
+def _longest_prefix_match(entries: Any, code: str) -> Any:
+    best, best_length = None, -1
+    for entry in entries:
+        if any(code.startswith(prefix) for prefix in entry.exclude):
+            continue
+        for prefix in entry.scope:
+            if code.startswith(prefix) and len(prefix) > best_length:
+                best, best_length = entry, len(prefix)
+    return best
+
+
+def _read_csv(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(row for row in handle if not row.startswith("#")))
+
+
+def _read_yaml(path: Path) -> Any:
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+def _ancestors(regions: dict[str, Region]) -> dict[str, frozenset[str]]:
+    result: dict[str, frozenset[str]] = {}
+    for code in regions:
+        chain, current = set(), code
+        while current and current not in chain:
+            chain.add(current)
+            current = regions[current].parent if current in regions else None
+        result[code] = frozenset(chain)
+    return result
+
+
+@cache
+def load_tables(directory: Path = STANDARDS_DIR) -> Tables:
+    """Read every standard table once per process."""
+    regions = {
+        row["code"]: Region(row["code"], row["name_zh"], row.get("name_en") or "", row.get("parent") or None)
+        for row in _read_csv(directory / "regions.csv")
+    }
+    retired = {row["code"]: row["successor"] for row in _read_csv(directory / "regions_retired.csv")}
+    industries = {
+        row["code"]: Industry(
+            row["code"], row["name_zh"], row.get("name_en") or "", row["level"], row.get("parent") or None
+        )
+        for row in _read_csv(directory / "industries.csv")
+    }
+    size = _read_yaml(directory / "sme_size.yaml")
+    size_groups = tuple(
+        SizeGroup(
+            id=group["id"],
+            name=group["name"],
+            clause=group.get("clause", ""),
+            scope=tuple(group.get("scope") or ()),
+            exclude=tuple(group.get("exclude") or ()),
+            revenue_source=tuple(group.get("revenue_source") or ()),
+            tiers=tuple((tier, dict(group[tier])) for tier in ("large", "medium", "small")),
+        )
+        for group in size["groups"]
+    )
+    lines_doc = _read_yaml(directory / "statistical_lines.yaml")
+    lines = tuple(
+        StatisticalLine(
+            id=line["id"],
+            name=line["name"],
+            kind=line["kind"],
+            scope=tuple(line.get("scope") or ()),
+            exclude=tuple(line.get("exclude") or ()),
+            min_revenue=line.get("min_revenue"),
+            revenue_source=tuple(line.get("revenue_source") or ("annual_revenue",)),
+        )
+        for line in lines_doc["lines"]
+    )
+    clusters_doc = _read_yaml(directory / "clusters.yaml")
+    clusters = {entry["id"]: entry for entry in clusters_doc["clusters"]}
+    digest = hashlib.sha256()
+    for name in DATA_FILES:
+        digest.update(name.encode() + b"\0" + (directory / name).read_bytes())
+    return Tables(
+        regions=regions,
+        retired_regions=retired,
+        region_ancestors=_ancestors(regions),
+        industries=industries,
+        size_standard=size["standard"],
+        size_groups=size_groups,
+        line_standard=lines_doc["standard"],
+        statistical_lines=lines,
+        clusters=clusters,
+        vocabulary=_read_yaml(directory / "vocabulary.yaml"),
+        version=digest.hexdigest(),
+    )
+

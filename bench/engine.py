@@ -1,0 +1,273 @@
+"""Engine benchmark: synthetic rule sets of 100, 1,000 and 10,000 rules against 10,000 profiles.
+
+    .venv/bin/python bench/engine.py [--profiles N] [--sizes 100,1000,10000] [--profile-hotspots]
+
+For each size it prints per-profile latency (p50, p99) of
+  - `evaluate`: the engine as the service calls it (compiled rules, region index, derived facts once,
+    explanations built only when read);
+  - `evaluate + answer`: the same plus building the full contract answer for the in-region rules
+    (criteria, explanations, gaps), which is what a partner receives;
+  - `naive`: a plain tree interpreter that walks every rule's tree for every profile, region included,
+    and re-derives nothing but the facts once (the baseline measured in the same run);
+and the ratio naive / evaluate. Rules and profiles come from a fixed seed, so runs are comparable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import pstats
+import random
+import statistics
+import sys
+import time
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from app.engine import Profile, build_ruleset, evaluate  # noqa: E402
+from app.engine.expressions import (  # noqa: E402
+    And, Compare, Fact, Intersects, IsTrue, Member, Not, Or, Param, Within,
+)
+from app.engine.facts import ACTIVITIES, CERTIFICATIONS, derive_facts  # noqa: E402
+from app.engine.tables import load_tables  # noqa: E402
+
+AS_OF = date(2025, 6, 30)
+SEED = 20221
+
+TEMPLATE = """\
+id: {id}
+title: {{zh: 合成规则{n}, en: Synthetic rule {n}}}
+region: ["{region}"]
+issuer: {{zh: 基准测试, en: benchmark}}
+document: {{zh: 基准测试, en: benchmark}}
+provenance:
+  - {{paragraph: 42, quote: 扩大“苏贸贷”惠企数量和放贷规模。}}
+benefit: {{kind: {kind}, description: {{zh: 合成, en: synthetic}}}}
+parameters:
+{parameters}
+criteria:
+{criteria}
+"""
+
+PARAMETER = """\
+  {name}:
+    value: {value}
+    unit: {unit}
+    basis: assumption
+    label: {{zh: 参数, en: parameter}}
+    citation: {{zh: 合成, en: synthetic}}"""
+
+CRITERION = """\
+  - id: c{index}
+    when: '{when}'
+    explain:
+      met: {{zh: 满足, en: met}}
+      not_met: {{zh: 不满足, en: not met}}
+      unknown: {{zh: "缺少 {{missing}}", en: "missing {{missing}}"}}"""
+
+
+def synthetic_rules(count: int, rng: random.Random, regions: list[str], divisions: list[str]) -> dict[str, str]:
+    """Rules of 3–6 criteria each: industry, size, ratio, flag and tag conditions, a few % matching."""
+    files = {}
+    for n in range(count):
+        params: list[str] = []
+        criteria: list[str] = []
+
+        def param(value: Any, unit: str) -> str:
+            name = f"p{len(params)}"
+            params.append(PARAMETER.format(name=name, value=value, unit=unit))
+            return name
+
+        kinds = rng.sample(["industry", "size", "ratio", "flag", "tag", "money"], rng.randint(3, 5))
+        for kind in kinds:
+            if kind == "industry":
+                when = "industry within [" + ", ".join(rng.sample(divisions, rng.randint(2, 6))) + "]"
+            elif kind == "size":
+                classes = rng.choice([["micro", "small"], ["micro", "small", "medium"], ["medium", "large"]])
+                when = f"size_class in {param(classes, 'list')}"
+            elif kind == "ratio":
+                fact = rng.choice(["rd_intensity", "export_share", "rd_staff_share"])
+                when = f"{fact} >= {param(round(rng.uniform(0.02, 0.3), 3), 'ratio')}"
+            elif kind == "flag":
+                when = rng.choice(["above_designated_size", "not above_designated_size",
+                                   f'"{rng.choice(CERTIFICATIONS)}" in certifications'])
+            elif kind == "tag":
+                when = f"activities intersects {param(rng.sample(ACTIVITIES, rng.randint(2, 5)), 'list')}"
+            else:
+                when = f"annual_revenue >= {param(rng.choice([5e6, 2e7, 1e8]), 'yuan')}"
+            criteria.append(CRITERION.format(index=len(criteria), when=when))
+        rule_id = f"synthetic-{n:05d}"
+        files[f"{rule_id}.yaml"] = TEMPLATE.format(
+            id=rule_id, n=n, region=rng.choice(regions), kind=rng.choice(["loan", "fund", "subsidy"]),
+            parameters="\n".join(params), criteria="\n".join(criteria),
+        )
+    return files
+
+
+def synthetic_profiles(count: int, rng: random.Random, counties: list[str], classes: list[str]) -> list[Profile]:
+    profiles = []
+    for _ in range(count):
+        revenue = rng.choice([2e6, 8e6, 3e7, 1.2e8, 6e8])
+        employees = rng.randint(3, 1500)
+        profile: dict[str, Any] = {
+            "region_code": rng.choice(counties),
+            "industry_code": rng.choice(classes),
+            "employees": employees,
+            "annual_revenue": revenue,
+            "main_business_revenue": revenue * rng.uniform(0.7, 1.0),
+            "rd_expense": revenue * rng.uniform(0, 0.12),
+            "rd_staff": int(employees * rng.uniform(0, 0.4)),
+            "export_revenue": revenue * rng.uniform(0, 0.6),
+            "certifications": rng.sample(CERTIFICATIONS, rng.randint(0, 2)),
+            "activities": rng.sample(ACTIVITIES, rng.randint(0, 4)),
+        }
+        for field in rng.sample(["rd_expense", "export_revenue", "activities", "certifications"], rng.randint(0, 2)):
+            del profile[field]  # a few unknowns, as real forms have
+        profiles.append(Profile.model_validate(profile))
+    return profiles
+
+
+# -------------------------------------------------------------------- the baseline: a plain interpreter
+
+
+def naive_truth(node: Any, facts: dict[str, Any], params: dict[str, Any], ancestors: dict[str, frozenset[str]]) -> Any:
+    """Walk the tree for every rule and every profile: what an engine without compilation does."""
+    if isinstance(node, And):
+        values = [naive_truth(item, facts, params, ancestors) for item in node.items]
+        return False if False in values else None if None in values else True
+    if isinstance(node, Or):
+        values = [naive_truth(item, facts, params, ancestors) for item in node.items]
+        return True if True in values else None if None in values else False
+    if isinstance(node, Not):
+        value = naive_truth(node.item, facts, params, ancestors)
+        return None if value is None else not value
+    if isinstance(node, IsTrue):
+        return facts.get(node.fact.name)
+    if isinstance(node, Within):
+        value = facts.get(node.fact.name)
+        if value is None:
+            return None
+        if node.fact.name == "region":
+            return any(code in ancestors[value] for code in node.codes)
+        return any(value.startswith(code) for code in node.codes)
+
+    def operand(item: Any) -> Any:
+        if isinstance(item, Fact):
+            return facts.get(item.name)
+        if isinstance(item, Param):
+            return params[item.name].value
+        return item.value
+
+    if isinstance(node, Compare):
+        left, right = operand(node.left), operand(node.right)
+        if left is None or right is None:
+            return None
+        return {">=": left >= right, ">": left > right, "<=": left <= right, "<": left < right,
+                "==": left == right, "!=": left != right}[node.op]
+    if isinstance(node, Member):
+        item, container = operand(node.item), operand(node.container)
+        if item is None or container is None:
+            return None
+        return (item in container) != node.negated
+    if isinstance(node, Intersects):
+        left, right = operand(node.left), operand(node.right)
+        return None if left is None else bool(set(left) & set(right))
+    raise AssertionError(node)
+
+
+def naive_evaluate(ruleset: Any, profile: Profile) -> dict[str, str]:
+    facts = derive_facts(profile.values(), AS_OF, ruleset.tables)
+    ancestors = ruleset.tables.region_ancestors
+    statuses = {}
+    for rule in ruleset.rules.values():
+        region = Within(Fact("region"), tuple(rule.definition.region))
+        values = [naive_truth(region, facts, rule.params, ancestors)]
+        values += [naive_truth(criterion.node, facts, rule.params, ancestors) for criterion in rule.criteria]
+        statuses[rule.id] = "ineligible" if False in values else "needs_info" if None in values else "eligible"
+    return statuses
+
+
+# ------------------------------------------------------------------------------------------ timing
+
+
+def percentiles(samples: list[float]) -> tuple[float, float]:
+    ordered = sorted(samples)
+    return statistics.median(ordered), ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+
+
+def time_each(function: Any, profiles: list[Profile]) -> list[float]:
+    samples = []
+    for profile in profiles:
+        start = time.perf_counter()
+        function(profile)
+        samples.append((time.perf_counter() - start) * 1000)
+    return samples
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--profiles", type=int, default=10_000)
+    parser.add_argument("--naive-profiles", type=int, default=1_000, help="the baseline is slow: fewer profiles")
+    parser.add_argument("--sizes", default="100,1000,10000")
+    parser.add_argument("--profile-hotspots", action="store_true", help="print where evaluate spends its time")
+    args = parser.parse_args()
+
+    tables = load_tables()
+    rng = random.Random(SEED)
+    provinces = sorted(code for code, region in tables.regions.items() if region.parent is None)
+    cities = sorted(code for code, region in tables.regions.items()
+                    if region.parent in provinces and not code.endswith("0000"))
+    counties = sorted(code for code, region in tables.regions.items() if region.parent in set(cities))
+    divisions = sorted(code for code, industry in tables.industries.items() if industry.level == "division")
+    classes = sorted(code for code, industry in tables.industries.items() if industry.level == "class")
+    profiles = synthetic_profiles(args.profiles, rng, counties, classes)
+    sources = {"source-article.txt": (Path(__file__).parents[1] / "rules/sources/source-article.txt").read_text()}
+
+    print(f"{len(profiles):,} profiles over {len(counties):,} counties; as of {AS_OF}; seed {SEED}")
+    header = (f"{'rules':>7} {'in region':>9} {'eligible':>8} | {'evaluate p50':>12} {'p99':>8} | "
+              f"{'+ answer p50':>12} {'p99':>8} | {'naive p50':>9} {'p99':>8} | {'naive/evaluate':>14}")
+    print(header)
+    print("-" * len(header))
+    for size in (int(value) for value in args.sizes.split(",")):
+        rule_rng = random.Random(SEED + size)
+        regions = [rule_rng.choice(provinces) if rule_rng.random() < 0.3 else rule_rng.choice(cities)
+                   for _ in range(size)]
+        files = synthetic_rules(size, rule_rng, regions, divisions)
+        ruleset = build_ruleset(files, sources=sources, display_dir="synthetic")
+
+        def decide(profile: Profile) -> Any:
+            return evaluate(ruleset, profile, as_of=AS_OF)
+
+        def answer(profile: Profile) -> Any:
+            decision = evaluate(ruleset, profile, as_of=AS_OF)
+            return [result.to_dict() for result in decision.evaluated]
+
+        naive_sample = profiles[: args.naive_profiles]
+        for profile in naive_sample[:50]:  # the two must agree before their speed means anything
+            fast = {r.policy_id: r.status for r in decide(profile).results}
+            assert fast == naive_evaluate(ruleset, profile), "compiled and naive evaluators disagree"
+        decisions = [decide(profile) for profile in profiles[:2000]]
+        in_region = statistics.mean(len(d.evaluated) for d in decisions)
+        eligible = statistics.mean(sum(r.status == "eligible" for r in d.evaluated) for d in decisions)
+        fast_p50, fast_p99 = percentiles(time_each(decide, profiles))
+        answer_p50, answer_p99 = percentiles(time_each(answer, profiles))
+        naive_p50, naive_p99 = percentiles(time_each(lambda p: naive_evaluate(ruleset, p), naive_sample))
+        print(f"{size:>7,} {in_region:>9.1f} {eligible:>8.2f} | {fast_p50:>10.3f}ms {fast_p99:>6.3f}ms | "
+              f"{answer_p50:>10.3f}ms {answer_p99:>6.3f}ms | {naive_p50:>7.3f}ms {naive_p99:>6.3f}ms | "
+              f"{naive_p50 / fast_p50:>13.1f}x")
+        if args.profile_hotspots and size == max(int(v) for v in args.sizes.split(",")):
+            profiler = cProfile.Profile()
+            profiler.enable()
+            for profile in profiles[:3000]:
+                answer(profile)
+            profiler.disable()
+            pstats.Stats(profiler).sort_stats("tottime").print_stats(12)
+    print("\nTarget: 10,000 rules, one profile, evaluate p50 under 1 ms.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,111 @@
+"""Evaluation: statuses, criterion explanations with the company's figures, gaps, missing fields,
+dates in force, ordering, the contract's answer and the next question."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from app.engine import Profile, evaluate, load_ruleset, next_questions
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@pytest.fixture(scope="module")
+def ruleset():
+    import shutil
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as directory:
+        rules = Path(directory)
+        for path in FIXTURES.glob("*.yaml"):
+            shutil.copy(path, rules / path.name)
+        (rules / "sources").mkdir()
+        shutil.copy(FIXTURES.parents[2] / "rules" / "sources" / "source-article.txt", rules / "sources")
+        yield load_ruleset(rules)
+
+
+IN_FORCE = date(2023, 6, 30)
+SHENZHEN_SME = {"region_code": "440305", "industry_code": "C3911", "employees": 80,
+                "annual_revenue": 100_000_000, "main_business_revenue": 100_000_000}
+
+
+def test_eligible_when_every_criterion_is_met(ruleset) -> None:
+    result = evaluate(ruleset, {**SHENZHEN_SME, "rd_expense": 3_000_000}, as_of=IN_FORCE).result("rd-grant")
+    assert result.status == "eligible"
+    assert [(c.id, c.status) for c in result.criteria] == [("region", "met"), ("rd-intensity", "met"), ("sme", "met")]
+    assert result.criteria[1].explanation == {"zh": "研发强度 3%，达到 3%", "en": "R&D intensity 3% meets the 3% required"}
+
+
+def test_not_met_explains_with_the_company_figures_and_the_gap(ruleset) -> None:
+    result = evaluate(ruleset, {**SHENZHEN_SME, "rd_expense": 2_400_000}, as_of=IN_FORCE).result("rd-grant")
+    assert result.status == "ineligible"
+    criterion = result.criteria[1]
+    assert criterion.explanation["en"] == (
+        "R&D intensity 2.4% is below the 3% required by 国科发火〔2016〕32号 第十一条(五)")
+    (gap,) = criterion.gaps
+    assert gap["required"] == 0.03 and gap["field"] == "rd_expense" and gap["field_required"] == 3_000_000
+    assert gap["text"]["en"] == "needs R&D intensity ≥ 3%; has 2.4% (that is R&D expense ≥ 3,000,000 yuan)"
+    assert gap["text"]["zh"] == "需要研发强度≥3%；目前为2.4%（即研发费用≥300万元）"
+
+
+def test_unknown_fields_make_needs_info_and_are_named(ruleset) -> None:
+    decision = evaluate(ruleset, {"region_code": "440305", "industry_code": "C3911", "employees": 80}, as_of=IN_FORCE)
+    result = decision.result("rd-grant")
+    assert result.status == "needs_info"
+    assert result.missing_fields == ("annual_revenue", "rd_expense")
+    assert "annual_revenue" not in result.criteria[2].missing_fields or result.criteria[2].status == "unknown"
+
+
+def test_one_not_met_criterion_makes_ineligible_even_with_unknowns(ruleset) -> None:
+    profile = {"region_code": "440305", "industry_code": "C3911", "employees": 2000, "annual_revenue": 5e8}
+    result = evaluate(ruleset, profile, as_of=IN_FORCE).result("rd-grant")
+    assert result.status == "ineligible" and result.missing_fields == ()
+
+
+def test_out_of_region_is_ineligible_on_region_alone(ruleset) -> None:
+    result = evaluate(ruleset, {"region_code": "320583"}, as_of=IN_FORCE).result("rd-grant")
+    assert result.status == "ineligible"
+    assert [(c.id, c.status) for c in result.criteria] == [("region", "not_met")]
+    assert result.criteria[0].explanation["zh"] == "注册地江苏省苏州市昆山市不在本政策适用地区（广东省深圳市）内。"
+
+
+def test_only_rules_in_force_on_the_date_are_answered(ruleset) -> None:
+    assert "rd-grant" in {r.policy_id for r in evaluate(ruleset, SHENZHEN_SME, as_of=date(2024, 12, 31)).results}
+    assert "rd-grant" not in {r.policy_id for r in evaluate(ruleset, SHENZHEN_SME, as_of=date(2025, 1, 1)).results}
+    assert "rd-grant" not in {r.policy_id for r in evaluate(ruleset, SHENZHEN_SME, as_of=date(2021, 12, 31)).results}
+
+
+def test_results_come_eligible_first_then_needs_info_then_ineligible(ruleset) -> None:
+    profile = {"region_code": "140105", "activities": ["car_dealer", "voucher_programme"]}
+    statuses = [r.status for r in evaluate(ruleset, profile, as_of=IN_FORCE).results]
+    assert statuses == ["eligible", "ineligible"]
+    statuses = [r.status for r in evaluate(ruleset, {"region_code": "140105"}, as_of=IN_FORCE).results]
+    assert statuses == ["needs_info", "ineligible"]
+
+
+def test_the_answer_has_the_contract_shape(ruleset) -> None:
+    answer = evaluate(ruleset, {**SHENZHEN_SME, "export_revenue": 35_000_000}, as_of=IN_FORCE).to_dict()
+    assert answer["ruleset"] == {"version": ruleset.version, "as_of": "2023-06-30"}
+    assert answer["derived"]["size_class"] == "small" and answer["derived"]["export_share"] == 0.35
+    first = answer["results"][0]
+    assert set(first) == {"policy_id", "status", "title", "criteria", "missing_fields", "rule_version"}
+    assert set(first["criteria"][0]) >= {"id", "status", "explanation"}
+    assert first["rule_version"] == ruleset.rules[first["policy_id"]].version
+
+
+def test_a_profile_is_validated_field_by_field() -> None:
+    with pytest.raises(ValidationError) as caught:
+        Profile.model_validate({"region_code": "999999", "credit_code": "91350203M0001QAY9B",
+                                "annual_revenue": 10, "export_revenue": 20, "employees": -1})
+    fields = {error["loc"][0] for error in caught.value.errors()}
+    assert fields == {"region_code", "credit_code", "export_revenue", "employees"}
+
+
+def test_next_question_prefers_the_field_that_settles_most(ruleset) -> None:
+    decision = evaluate(ruleset, {"region_code": "440305", "industry_code": "C3911", "employees": 80,
+                                  "annual_revenue": 100_000_000}, as_of=IN_FORCE)
+    assert [(q.field, q.settles) for q in next_questions(decision)] == [("rd_expense", 1)]

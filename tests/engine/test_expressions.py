@@ -1,0 +1,175 @@
+"""The condition language: parsing, type checking and three-valued evaluation."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.engine.errors import ExpressionError
+from app.engine.expressions import (
+    And, Compare, Fact, IsTrue, Literal, Member, Not, Or, ParamSpec, Within, check, compile_node, parse, render,
+)
+from app.engine.facts import fact_specs
+from app.engine.tables import load_tables
+
+TABLES = load_tables()
+SPECS = fact_specs(TABLES)
+PARAMS = {
+    "min_share": ParamSpec("min_share", 0.1, "ratio"),
+    "min_revenue": ParamSpec("min_revenue", 20_000_000, "yuan"),
+    "min_staff": ParamSpec("min_staff", 10, "persons"),
+    "sme": ParamSpec("sme", ("micro", "small", "medium"), "list"),
+    "equipment": ParamSpec("equipment", ("machine_tools", "intelligent_robots"), "list"),
+}
+
+
+def evaluate(condition: str, **facts: object) -> bool | None:
+    node = check(parse(condition), SPECS, PARAMS, TABLES)
+    return compile_node(node, PARAMS, TABLES)(facts)
+
+
+def test_precedence_and_binds_tighter_than_or() -> None:
+    assert parse("a or b and c") == Or((IsTrue(Fact("a")), And((IsTrue(Fact("b")), IsTrue(Fact("c"))))))
+
+
+def test_all_any_not_and_parentheses_build_the_same_tree_as_infix() -> None:
+    assert parse("all(a, any(b, c), not d)") == parse("a and (b or c) and not d")
+
+
+def test_membership_forms() -> None:
+    assert parse('"car_dealer" in activities') == Member(Literal("car_dealer"), Fact("activities"))
+    assert parse('size_class not in ["large"]') == Member(Fact("size_class"), Literal(("large",)), negated=True)
+
+
+def test_within_takes_one_code_or_a_list() -> None:
+    assert parse("region within 320000") == Within(Fact("region"), ("320000",))
+    assert parse("industry within [C3831, C22]") == Within(Fact("industry"), ("C3831", "C22"))
+
+
+def test_render_writes_the_canonical_form_back() -> None:
+    text = 'all(export_share >= min_share, any("retail" in activities, region within [320100, 320500]))'
+    assert render(parse(text)) == text
+
+
+@pytest.mark.parametrize(
+    ("condition", "message"),
+    [
+        ("employees >= 100", "bare number 100"),
+        ("annual_revenue >= 20000000", "bare number 20000000"),
+        ("export_share >= ", "expected a fact, a parameter or a literal, found the end of the condition"),
+        ("(export_share >= min_share", "expected ')'"),
+        ("export_share >= min_share)", "unexpected ')'"),
+        ("export_share => min_share", "unexpected character '='"),
+        ("region within", "expected '['"),
+        ("employees >= min_staff or", "found the end of the condition"),
+        ('"retail"', "a literal alone is not a condition"),
+        ("import os", "unexpected 'os'"),
+        ("__import__('os')", "unexpected character"),
+    ],
+)
+def test_syntax_errors_name_the_problem(condition: str, message: str) -> None:
+    with pytest.raises(ExpressionError, match=message.replace("(", r"\(").replace(")", r"\)").replace("[", r"\[")):
+        check(parse(condition), SPECS, PARAMS, TABLES)
+
+
+@pytest.mark.parametrize(
+    ("condition", "message"),
+    [
+        ("export_shar >= min_share", "unknown fact or parameter 'export_shar'"),
+        ("export_share >= min_revenue", "type mismatch: export_share is in ratio, min_revenue is in yuan"),
+        ("employees >= min_revenue", "type mismatch: employees is in persons, min_revenue is in yuan"),
+        ('"car_deal" in activities', "'car_deal' is not a valid value of activities"),
+        ('size_class == "tiny"', "'tiny' is not a valid value of size_class"),
+        ('size_class >= "small"', "size_class can only be compared with == or !="),
+        ("region within 999999", "999999 is not a GB/T 2260 region code"),
+        ("industry within C99", "C99 is not a GB/T 4754 industry code"),
+        ("employees within 320000", "`within` needs region or industry"),
+        ("employees", "employees is not a yes/no fact"),
+        ("clusters intersects sme", "'micro' is not a valid value of clusters"),
+        ("min_share", "parameter 'min_share' alone is not a condition"),
+    ],
+)
+def test_type_errors_name_the_problem(condition: str, message: str) -> None:
+    with pytest.raises(ExpressionError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        check(parse(condition), SPECS, PARAMS, TABLES)
+
+
+def test_a_parameter_on_the_left_is_turned_around() -> None:
+    node = check(parse("min_share <= export_share"), SPECS, PARAMS, TABLES)
+    assert isinstance(node, Compare) and node.op == ">=" and node.left == Fact("export_share")
+
+
+@pytest.mark.parametrize(
+    ("facts", "expected"),
+    [
+        ({"export_share": 0.1}, True),  # the bound itself meets ">="
+        ({"export_share": 0.0999}, False),
+        ({"export_share": None}, None),  # absent is unknown, never zero
+        ({}, None),
+    ],
+)
+def test_comparison_is_three_valued(facts: dict, expected: bool | None) -> None:
+    assert evaluate("export_share >= min_share", **facts) is expected
+
+
+# Kleene truth tables: T, F, U for (a, b)
+KLEENE_AND = {(True, True): True, (True, False): False, (True, None): None, (False, None): False,
+              (None, None): None, (False, False): False}
+KLEENE_OR = {(True, True): True, (True, False): True, (True, None): True, (False, None): None,
+             (None, None): None, (False, False): False}
+
+
+@pytest.mark.parametrize(("pair", "expected"), KLEENE_AND.items())
+def test_and_follows_kleene(pair: tuple, expected: bool | None) -> None:
+    a, b = pair
+    assert evaluate("above_quota and above_designated_size", above_quota=a, above_designated_size=b) is expected
+    assert evaluate("all(above_designated_size, above_quota)", above_quota=a, above_designated_size=b) is expected
+
+
+@pytest.mark.parametrize(("pair", "expected"), KLEENE_OR.items())
+def test_or_follows_kleene(pair: tuple, expected: bool | None) -> None:
+    a, b = pair
+    assert evaluate("above_quota or above_designated_size", above_quota=a, above_designated_size=b) is expected
+
+
+@pytest.mark.parametrize(("value", "expected"), [(True, False), (False, True), (None, None)])
+def test_not_keeps_unknown_unknown(value: bool | None, expected: bool | None) -> None:
+    assert evaluate("not above_quota", above_quota=value) is expected
+
+
+def test_membership_of_an_absent_list_is_unknown_but_of_an_empty_list_is_false() -> None:
+    assert evaluate('"car_dealer" in activities', activities=None) is None
+    assert evaluate('"car_dealer" in activities', activities=[]) is False
+    assert evaluate('"car_dealer" in activities', activities=["car_dealer"]) is True
+    assert evaluate('"car_dealer" not in activities', activities=[]) is True
+
+
+def test_enum_in_a_list_parameter() -> None:
+    assert evaluate("size_class in sme", size_class="small") is True
+    assert evaluate("size_class in sme", size_class="large") is False
+    assert evaluate("size_class in sme", size_class=None) is None
+
+
+def test_intersects() -> None:
+    assert evaluate("clusters intersects equipment", clusters=["new_energy", "machine_tools"]) is True
+    assert evaluate("clusters intersects equipment", clusters=["new_energy"]) is False
+    assert evaluate("clusters intersects equipment", clusters=None) is None
+
+
+def test_region_within_follows_the_region_tree() -> None:
+    assert evaluate("region within 320000", region="320583") is True  # Kunshan is in Jiangsu
+    assert evaluate("region within 320500", region="320583") is True  # and in Suzhou
+    assert evaluate("region within 320100", region="320583") is False  # not in Nanjing
+    assert evaluate("region within [320100, 320500]", region="320506") is True
+    assert evaluate("region within 440300", region="440305") is True
+
+
+def test_industry_within_follows_the_code_hierarchy() -> None:
+    assert evaluate("industry within C", industry="C3831") is True
+    assert evaluate("industry within [C38, F52]", industry="F5261") is True
+    assert evaluate("industry within C38", industry="C3911") is False
+    assert evaluate("industry within C38", industry=None) is None
+
+
+def test_not_of_a_compound() -> None:
+    assert evaluate("not (above_quota or export_share >= min_share)", above_quota=False, export_share=0.05) is True
+    assert evaluate("not (above_quota or export_share >= min_share)", above_quota=False, export_share=None) is None

@@ -1,0 +1,177 @@
+"""Derived facts at and around every boundary of their tables. The bounds below are copied from
+工信部联企业〔2011〕300号 and the NBS statistical lines independently of the data files, so a typo in
+either shows up here."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from app.engine.facts import company_age_years, derive_facts, missing_inputs
+from app.engine.tables import load_tables
+
+TABLES = load_tables()
+WAN = 10_000  # 万元
+
+# group: (an industry code in it, {tier: {metric: bound}}) with E employees, Y revenue, A total assets
+SME_2011 = {
+    "agriculture": ("A0111", {"large": {"Y": 20000 * WAN}, "medium": {"Y": 500 * WAN}, "small": {"Y": 50 * WAN}}),
+    "industry": ("C3911", {"large": {"E": 1000, "Y": 40000 * WAN}, "medium": {"E": 300, "Y": 2000 * WAN},
+                           "small": {"E": 20, "Y": 300 * WAN}}),
+    "construction": ("E4710", {"large": {"Y": 80000 * WAN, "A": 80000 * WAN}, "medium": {"Y": 6000 * WAN, "A": 5000 * WAN},
+                               "small": {"Y": 300 * WAN, "A": 300 * WAN}}),
+    "wholesale": ("F5131", {"large": {"E": 200, "Y": 40000 * WAN}, "medium": {"E": 20, "Y": 5000 * WAN},
+                            "small": {"E": 5, "Y": 1000 * WAN}}),
+    "retail": ("F5261", {"large": {"E": 300, "Y": 20000 * WAN}, "medium": {"E": 50, "Y": 500 * WAN},
+                         "small": {"E": 10, "Y": 100 * WAN}}),
+    "transport": ("G5430", {"large": {"E": 1000, "Y": 30000 * WAN}, "medium": {"E": 300, "Y": 3000 * WAN},
+                            "small": {"E": 20, "Y": 200 * WAN}}),
+    "warehousing": ("G5951", {"large": {"E": 200, "Y": 30000 * WAN}, "medium": {"E": 100, "Y": 1000 * WAN},
+                              "small": {"E": 20, "Y": 100 * WAN}}),
+    "postal": ("G6020", {"large": {"E": 1000, "Y": 30000 * WAN}, "medium": {"E": 300, "Y": 2000 * WAN},
+                         "small": {"E": 20, "Y": 100 * WAN}}),
+    "accommodation": ("H6110", {"large": {"E": 300, "Y": 10000 * WAN}, "medium": {"E": 100, "Y": 2000 * WAN},
+                                "small": {"E": 10, "Y": 100 * WAN}}),
+    "catering": ("H6210", {"large": {"E": 300, "Y": 10000 * WAN}, "medium": {"E": 100, "Y": 2000 * WAN},
+                           "small": {"E": 10, "Y": 100 * WAN}}),
+    "information_transmission": ("I6410", {"large": {"E": 2000, "Y": 100000 * WAN}, "medium": {"E": 100, "Y": 1000 * WAN},
+                                           "small": {"E": 10, "Y": 100 * WAN}}),
+    "software_it": ("I6510", {"large": {"E": 300, "Y": 10000 * WAN}, "medium": {"E": 100, "Y": 1000 * WAN},
+                              "small": {"E": 10, "Y": 50 * WAN}}),
+    "real_estate_development": ("K7010", {"large": {"Y": 200000 * WAN, "A": 10000 * WAN},
+                                          "medium": {"Y": 1000 * WAN, "A": 5000 * WAN},
+                                          "small": {"Y": 100 * WAN, "A": 2000 * WAN}}),
+    "property_management": ("K7020", {"large": {"E": 1000, "Y": 5000 * WAN}, "medium": {"E": 300, "Y": 1000 * WAN},
+                                      "small": {"E": 100, "Y": 500 * WAN}}),
+    "leasing_business_services": ("L7211", {"large": {"E": 300, "A": 120000 * WAN}, "medium": {"E": 100, "A": 8000 * WAN},
+                                            "small": {"E": 10, "A": 100 * WAN}}),
+    "other": ("M7320", {"large": {"E": 300}, "medium": {"E": 100}, "small": {"E": 10}}),
+}
+FIELD = {"E": "employees", "Y": "annual_revenue", "A": "total_assets"}
+BELOW = {"large": "medium", "medium": "small", "small": "micro"}
+
+
+def facts_for(industry: str, **values: float) -> dict:
+    profile = {"region_code": "440305", "industry_code": industry, **values}
+    return derive_facts(profile, date(2025, 6, 30), TABLES)
+
+
+def boundary_cases():
+    for group, (industry, tiers) in SME_2011.items():
+        for tier, bounds in tiers.items():
+            at_bound = {FIELD[m]: v for m, v in bounds.items()}
+            yield pytest.param(industry, at_bound, group, tier, id=f"{group}-{tier}-at-bound")
+            for metric, bound in bounds.items():
+                just_below = dict(at_bound, **{FIELD[metric]: bound - 1})
+                yield pytest.param(industry, just_below, group, BELOW[tier], id=f"{group}-{tier}-{metric}-below")
+
+
+@pytest.mark.parametrize(("industry", "values", "group", "size_class"), list(boundary_cases()))
+def test_size_class_at_and_just_below_every_bound(industry: str, values: dict, group: str, size_class: str) -> None:
+    facts = facts_for(industry, **values)
+    assert facts["industry_group"] == group
+    assert facts["size_class"] == size_class
+
+
+def test_all_sixteen_groups_are_in_the_table() -> None:
+    assert {group.id for group in TABLES.size_groups} == set(SME_2011)
+
+
+def test_rail_transport_is_not_in_the_transport_group() -> None:
+    assert facts_for("G5311")["industry_group"] != "transport"
+
+
+def test_industrial_size_uses_main_business_revenue_when_given() -> None:
+    facts = facts_for("C3911", employees=300, annual_revenue=30_000_000, main_business_revenue=19_000_000)
+    assert facts["size_class"] == "small"
+
+
+def test_a_size_class_is_settled_by_partial_figures_where_the_table_allows() -> None:
+    assert facts_for("C3911", employees=5)["size_class"] == "micro"  # under 20 people is micro, whatever revenue
+    assert facts_for("C3911", employees=500)["size_class"] is None  # could be small, medium or large
+    assert facts_for("C3911", employees=500, annual_revenue=10_000_000)["size_class"] == "small"
+
+
+def test_size_class_without_an_industry_is_unknown_and_asks_for_it() -> None:
+    facts = derive_facts({"region_code": "440305", "employees": 50}, date(2025, 6, 30), TABLES)
+    assert facts["size_class"] is None
+    assert missing_inputs("size_class", facts, TABLES) == ["industry_code", "annual_revenue"]
+
+
+@pytest.mark.parametrize(
+    ("industry", "revenue", "above", "quota"),
+    [
+        ("C3911", 20_000_000, True, False),  # 规上工业: 2000万 and over
+        ("C3911", 19_999_999, False, False),
+        ("F5131", 20_000_000, True, True),  # 限上批发: 2000万
+        ("F5131", 19_999_999, False, False),
+        ("F5261", 5_000_000, True, True),  # 限上零售: 500万
+        ("F5261", 4_999_999, False, False),
+        ("H6110", 2_000_000, True, True),  # 限上住宿: 200万
+        ("H6210", 2_000_000, True, True),  # 限上餐饮: 200万
+        ("H6210", 1_999_999, False, False),
+    ],
+)
+def test_statistical_lines(industry: str, revenue: int, above: bool, quota: bool) -> None:
+    facts = facts_for(industry, annual_revenue=revenue)
+    assert facts["above_designated_size"] is above
+    assert facts["above_quota"] is quota
+
+
+def test_above_quota_is_false_outside_trade_and_unknown_without_revenue() -> None:
+    assert facts_for("C3911", annual_revenue=1e9)["above_quota"] is False
+    facts = facts_for("F5261")
+    assert facts["above_quota"] is None and facts["above_designated_size"] is None
+    assert missing_inputs("above_quota", facts, TABLES) == ["annual_revenue"]
+
+
+def test_construction_has_no_revenue_line_so_no_field_can_settle_it() -> None:
+    facts = facts_for("E4710", annual_revenue=1e9)
+    assert facts["above_designated_size"] is None
+    assert missing_inputs("above_designated_size", facts, TABLES) == []
+
+
+def test_ratios_and_domestic_revenue() -> None:
+    facts = derive_facts({"region_code": "320506", "annual_revenue": 100.0, "export_revenue": 35.0,
+                          "rd_expense": 4.0, "employees": 50, "rd_staff": 5, "main_business_revenue": 90.0},
+                         date(2025, 1, 1), TABLES)
+    assert facts["export_share"] == 0.35 and facts["domestic_revenue"] == 65.0
+    assert facts["rd_intensity"] == 0.04 and facts["rd_staff_share"] == 0.1 and facts["main_business_share"] == 0.9
+
+
+def test_a_ratio_over_zero_revenue_is_unknown_not_infinite() -> None:
+    facts = derive_facts({"region_code": "320506", "annual_revenue": 0.0, "export_revenue": 0.0},
+                         date(2025, 1, 1), TABLES)
+    assert facts["export_share"] is None
+
+
+def test_a_ratio_with_one_side_absent_asks_only_for_that_side() -> None:
+    facts = derive_facts({"region_code": "320506", "rd_expense": 1e6}, date(2025, 1, 1), TABLES)
+    assert facts["rd_intensity"] is None
+    assert missing_inputs("rd_intensity", facts, TABLES) == ["annual_revenue"]
+
+
+@pytest.mark.parametrize(
+    ("founded", "as_of", "age"),
+    [
+        (date(2020, 3, 15), date(2023, 3, 14), 2),  # the day before the anniversary
+        (date(2020, 3, 15), date(2023, 3, 15), 3),  # the anniversary itself
+        (date(2020, 2, 29), date(2021, 2, 28), 0),  # a leap-day founding
+        (date(2020, 2, 29), date(2021, 3, 1), 1),
+    ],
+)
+def test_company_age_counts_whole_years_on_the_evaluation_date(founded: date, as_of: date, age: int) -> None:
+    assert company_age_years(founded, as_of) == age
+
+
+def test_region_ancestry_runs_district_city_province() -> None:
+    assert TABLES.region_ancestors["440305"] >= {"440305", "440300", "440000"}
+    assert TABLES.region_ancestors["320583"] >= {"320583", "320500", "320000"}
+    assert "320000" not in TABLES.region_ancestors["330112"]
+    assert TABLES.region_ancestors["330112"] >= {"330100", "330000"}
+
+
+def test_region_names_read_naturally() -> None:
+    assert TABLES.region_name("320583", "zh") == "江苏省苏州市昆山市"
+    assert TABLES.region_name("440305", "zh") == "广东省深圳市南山区"
