@@ -119,10 +119,7 @@ def build_ruleset(files: Mapping[str, str], *, sources: Mapping[str, str] | None
         except RuleSetError as exc:
             errors.extend(exc.errors)
             continue
-        if rule.id in rules:
-            errors.append(RuleFileError(f"{display_dir}/{name}", None,
-                                        f"id {rule.id!r} is already used by {rules[rule.id].file_name}"))
-        rules[rule.id] = rule
+        rules[rule.id] = rule  # ids are unique: each must equal its file's name
     if errors:
         raise RuleSetError(errors)
     if not rules:
@@ -141,7 +138,10 @@ def compile_rule(text: str, file_name: str, *, tables: Tables | None = None,
     tables = tables or load_tables()
     specs = specs or fact_specs(tables)
     path = display_path or file_name
-    data, lines = load_yaml(text, path)
+    try:
+        data, lines = load_yaml(text, path)
+    except RuleFileError as exc:
+        raise RuleSetError([exc]) from None
     if not isinstance(data, dict):
         raise RuleSetError([RuleFileError(path, 1, "a rule file is a mapping (id:, title:, criteria:, ...)")])
     try:
@@ -200,7 +200,7 @@ def compile_rule(text: str, file_name: str, *, tables: Tables | None = None,
         compiled.append(CompiledCriterion(criterion.id, criterion.when, node,
                                           compile_node(node, params, tables), criterion))
     for name in params:
-        if name not in used:
+        if name not in used and len(compiled) == len(definition.criteria):  # else it may be a broken one's
             problem(("parameters", name), f"parameter {name!r} is not used by any criterion or explanation")
     if errors:
         raise RuleSetError(errors)

@@ -49,7 +49,7 @@ def test_not_met_explains_with_the_company_figures_and_the_gap(ruleset) -> None:
     (gap,) = criterion.gaps
     assert gap["required"] == 0.03 and gap["field"] == "rd_expense" and gap["field_required"] == 3_000_000
     assert gap["text"]["en"] == "needs R&D intensity ≥ 3%; has 2.4% (that is R&D expense ≥ 3,000,000 yuan)"
-    assert gap["text"]["zh"] == "需要研发强度≥3%；目前为2.4%（即研发费用≥300万元）"
+    assert gap["text"]["zh"] == "需要研发费用占营业收入比例≥3%；目前为2.4%（即研发费用≥300万元）"
 
 
 def test_unknown_fields_make_needs_info_and_are_named(ruleset) -> None:
