@@ -85,7 +85,7 @@ REGIONS = {
     "320505": "苏州市虎丘区", "320506": "苏州市吴中区", "320507": "苏州市相城区",
     "320508": "苏州市姑苏区", "320583": "昆山市", "320585": "太仓市", "320826": "涟水县",
     "320981": "东台市", "321181": "丹阳市", "321302": "宿迁市宿城区",
-    "360111": "南昌市青山湖区", "360113": "南昌市红谷滩区", "360203": "景德镇市珠山区",
+    "360111": "南昌市青山湖区", "361102": "上饶市信州区", "360113": "南昌市红谷滩区", "360203": "景德镇市珠山区",
     "360302": "萍乡市安源区", "360403": "九江市浔阳区", "360502": "新余市渝水区",
     "360702": "赣州市章贡区", "360703": "赣州市南康区", "360731": "于都县", "360781": "瑞金市",
     "360802": "吉安市吉州区", "360902": "宜春市袁州区", "361128": "鄱阳县", "361130": "婺源县",
@@ -184,9 +184,10 @@ def check_company(c: dict, errors: list[str]) -> None:
         err(f"fields outside the contract: {sorted(extra)}")
     if not isinstance(c.get("key"), str) or not KEY_PATTERN.match(c["key"]):
         err("key must be kebab-case")
-    for f in ("name", "credit_code", "region_code", "industry_code", "entity_type", "listing_status"):
+    # region_code is required by the contract; name and credit_code to load idempotently
+    for f in ("name", "credit_code", "region_code"):
         if f not in c:
-            err(f"{f} is required in the seeds (only the other fields may be left unknown)")
+            err(f"{f} is required in the seeds (every other field may be left unknown)")
             return
     if not (isinstance(c["name"], str) and c["name"].endswith("（演示）")):
         err("name must be a string ending in （演示）")
@@ -195,13 +196,17 @@ def check_company(c: dict, errors: list[str]) -> None:
     if not (isinstance(region, str) and region in REGIONS):
         err(f"region_code {region!r} is not in the checked GB/T 2260 table")
         return
-    industry = c["industry_code"]
-    if not (isinstance(industry, str) and INDUSTRY_PATTERN.match(industry) and industry in INDUSTRIES):
+    industry = c.get("industry_code", "")
+    if "industry_code" in c and not (
+        isinstance(industry, str) and INDUSTRY_PATTERN.match(industry) and industry in INDUSTRIES
+    ):
         err(f"industry_code {industry!r} is not in the checked GB/T 4754-2017 table")
-    if c["entity_type"] not in ENTITY_TYPES:
-        err(f"entity_type {c['entity_type']!r}")
-    if c["listing_status"] not in LISTING:
-        err(f"listing_status {c['listing_status']!r}")
+    entity_type = c.get("entity_type")
+    if "entity_type" in c and entity_type not in ENTITY_TYPES:
+        err(f"entity_type {entity_type!r}")
+    listing = c.get("listing_status")
+    if "listing_status" in c and listing not in LISTING:
+        err(f"listing_status {listing!r}")
 
     founded = c.get("founded_on")
     if founded is not None and not (isinstance(founded, date) and founded < FOUNDED_BEFORE):
@@ -228,9 +233,9 @@ def check_company(c: dict, errors: list[str]) -> None:
     if not (isinstance(code, str) and ccodes.is_valid_uscc(code)):
         err(f"credit_code {code!r} fails the GB 32100 / GB 11714 checks")
     else:
-        want_type = "92" if c["entity_type"] == "individual_business" else "91"
-        if code[:2] != want_type:
-            err(f"credit_code starts {code[:2]}, expected {want_type} for {c['entity_type']}")
+        want_type = "92" if entity_type == "individual_business" else "91"
+        if code[:2] != want_type and entity_type is not None:
+            err(f"credit_code starts {code[:2]}, expected {want_type} for {entity_type}")
         if code[2:8] != ccodes.registration_area(region, founded):
             err(f"credit_code area {code[2:8]} != registering authority of {region}")
 
@@ -259,11 +264,11 @@ def check_company(c: dict, errors: list[str]) -> None:
         err("clusters are for Shenzhen firms only")
     certs = set(c.get("certifications", []))
     acts = set(c.get("activities", []))
-    if c["entity_type"] == "individual_business" and (
-        certs or c["listing_status"] != "unlisted" or c.get("valuation", 0) != 0
+    if entity_type == "individual_business" and (
+        certs or listing not in (None, "unlisted") or c.get("valuation", 0) != 0
     ):
         err("an individual business has no certifications, listing or valuation")
-    if c["listing_status"] == "listed" and not c.get("valuation"):
+    if listing == "listed" and not c.get("valuation"):
         err("a listed firm needs a valuation")
     if "little_giant" in certs and "specialised_sme" not in certs:
         err("little_giant requires specialised_sme")
@@ -308,9 +313,9 @@ def check_company(c: dict, errors: list[str]) -> None:
 
 def is_large(c: dict) -> bool:
     """Large under 工信部联企业〔2011〕300号, for the groups the certified seeds belong to."""
-    industry = c["industry_code"]
+    industry = c.get("industry_code", "")
     revenue = c.get("main_business_revenue", c.get("annual_revenue"))
-    if "employees" not in c or revenue is None:
+    if "employees" not in c or revenue is None or not industry:
         return False
     if industry[0] in "BCD":
         return c["employees"] >= 1000 and revenue >= 400_000_000
@@ -320,7 +325,7 @@ def is_large(c: dict) -> bool:
 
 
 def quota_line(c: dict) -> int | None:
-    return QUOTA.get(c["industry_code"][:3])
+    return QUOTA.get(c.get("industry_code", "")[:3])
 
 
 # Each showcase must be met by at least one seed, so that the demo shows every outcome.
@@ -344,13 +349,16 @@ SHOWCASES: list[Showcase] = [
         "Shenzhen unicorn candidate (unlisted, valuation ≥ 7e9, founded within 10 years)",
         lambda c: (
             _in(c, "440300")
-            and c["listing_status"] == "unlisted"
+            and c.get("listing_status") == "unlisted"
             and c.get("valuation", 0) >= 7e9
             and "founded_on" in c
             and (DEMO_AS_OF - c["founded_on"]).days < 3652
         ),
     ),
-    ("Shenzhen firm preparing to list", lambda c: _in(c, "440300") and c["listing_status"] == "preparing"),
+    (
+        "Shenzhen firm preparing to list",
+        lambda c: _in(c, "440300") and c.get("listing_status") == "preparing",
+    ),
     ("Shenzhen little giant", lambda c: _in(c, "440300") and "little_giant" in c.get("certifications", [])),
     (
         "Shenzhen 专精特新 not yet little giant",
@@ -365,19 +373,19 @@ SHOWCASES: list[Showcase] = [
         lambda c: (
             _in(c, "440300")
             and "certifications" in c
-            and c["entity_type"] == "enterprise"
+            and c.get("entity_type") == "enterprise"
             and "high_tech_enterprise" not in c["certifications"]
         ),
     ),
     (
         "Shenzhen individual business",
-        lambda c: _in(c, "440300") and c["entity_type"] == "individual_business",
+        lambda c: _in(c, "440300") and c.get("entity_type") == "individual_business",
     ),
     (
         "Shenzhen manufacturer just below the 规上 line",
         lambda c: (
             _in(c, "440300")
-            and c["industry_code"][0] == "C"
+            and c.get("industry_code", "").startswith("C")
             and 18e6 <= c.get("main_business_revenue", -1) < GUI_SHANG_INDUSTRY
         ),
     ),
@@ -385,7 +393,7 @@ SHOWCASES: list[Showcase] = [
         "Shenzhen manufacturer at or just above the 规上 line",
         lambda c: (
             _in(c, "440300")
-            and c["industry_code"][0] == "C"
+            and c.get("industry_code", "").startswith("C")
             and GUI_SHANG_INDUSTRY <= c.get("main_business_revenue", -1) <= 22e6
         ),
     ),
@@ -443,7 +451,9 @@ SHOWCASES: list[Showcase] = [
     (
         "Jiangxi online retailer",
         lambda c: (
-            _in(c, "360000") and "own_domestic_online_store" in _acts(c) and c["industry_code"] == "F5292"
+            _in(c, "360000")
+            and "own_domestic_online_store" in _acts(c)
+            and c.get("industry_code", "") == "F5292"
         ),
     ),
     (
@@ -457,17 +467,27 @@ SHOWCASES: list[Showcase] = [
     ("Shanxi firm outside Taiyuan", lambda c: _in(c, "140000") and not _in(c, "140100")),
     (
         "Lin'an wire-and-cable park tenant",
-        lambda c: _in(c, "330112") and c["industry_code"] == "C3831" and "industrial_park_tenant" in _acts(c),
+        lambda c: (
+            _in(c, "330112")
+            and c.get("industry_code", "") == "C3831"
+            and "industrial_park_tenant" in _acts(c)
+        ),
     ),
     (
         "Lin'an decorative-paper park tenant",
         lambda c: (
-            _in(c, "330112") and c["industry_code"].startswith("C22") and "industrial_park_tenant" in _acts(c)
+            _in(c, "330112")
+            and c.get("industry_code", "").startswith("C22")
+            and "industrial_park_tenant" in _acts(c)
         ),
     ),
     (
         "Lin'an PCB park tenant",
-        lambda c: _in(c, "330112") and c["industry_code"] == "C3982" and "industrial_park_tenant" in _acts(c),
+        lambda c: (
+            _in(c, "330112")
+            and c.get("industry_code", "") == "C3982"
+            and "industrial_park_tenant" in _acts(c)
+        ),
     ),
     (
         "firm outside every catalogue region",
@@ -549,7 +569,7 @@ def main(argv: list[str] | None = None) -> int:
     by_province = Counter(province(c) for c in companies)
     print(
         f"{len(companies)} companies OK; {len(partial)} with fields left unknown; "
-        f"{sum(c['entity_type'] == 'individual_business' for c in companies)} individual businesses"
+        f"{sum(c.get('entity_type') == 'individual_business' for c in companies)} individual businesses"
     )
     print("by province: " + ", ".join(f"{p}: {n}" for p, n in sorted(by_province.items())))
     print(
