@@ -75,3 +75,7 @@ class RateLimitedError(AppError):
 
 class ReplayUnavailableError(AppError):
     status, type, title = 409, "/problems/replay-unavailable", "Decision cannot be replayed"
+
+
+class StoredProfileInvalidError(AppError):
+    status, type, title = 409, "/problems/stored-profile-invalid", "Stored profile no longer valid"

@@ -1,0 +1,140 @@
+"""/v1/companies: stored profiles (API key with companies:read / companies:write), and their matches."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Header, Query, Request, Response
+
+from app.companies import service
+from app.companies.schemas import CompanyCreate, CompanyPage, CompanyRead, CompanyUpdate
+from app.db.models import Company
+from app.deps import CompaniesReader, CompaniesWriter, RuleSetDep, SessionDep, TodayDep
+from app.errors import PreconditionFailedError, PreconditionRequiredError
+from app.matching import service as matching_service
+from app.matching.schemas import MatchAnswer
+
+router = APIRouter(prefix="/companies", tags=["companies"])
+
+PROBLEM = {"content": {"application/problem+json": {}}}
+AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "No API key, or an unknown or revoked one", **PROBLEM},
+    403: {"description": "The API key lacks the scope", **PROBLEM},
+}
+NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No such company", **PROBLEM}}
+
+
+def etag(company: Company) -> str:
+    return f'"{company.version}"'
+
+
+def _versions(header: str) -> set[int] | None:
+    """The versions named by an If-Match / If-None-Match value; None for `*` (any)."""
+    versions = set()
+    for tag in (t.strip() for t in header.split(",")):
+        if tag == "*":
+            return None
+        tag = tag.removeprefix("W/")
+        if len(tag) >= 2 and tag[0] == tag[-1] == '"' and tag[1:-1].isdigit():
+            versions.add(int(tag[1:-1]))
+    return versions
+
+
+def _if_match(header: str | None, *, required: bool) -> set[int] | None:
+    if header is None:
+        if required:
+            raise PreconditionRequiredError(
+                "Send If-Match with the ETag you read, so a concurrent change is not overwritten.")
+        return None
+    if header.strip().startswith("W/"):
+        raise PreconditionFailedError("If-Match needs a strong ETag (no W/ prefix).")
+    return _versions(header)
+
+
+def _read(company: Company) -> dict[str, Any]:
+    return CompanyRead.model_validate(company).model_dump()
+
+
+@router.post("", status_code=201, response_model=CompanyRead, summary="Store a company",
+             responses={**AUTH_ERRORS, 409: {"description": "The credit code is already stored", **PROBLEM}})
+def create_company(data: CompanyCreate, session: SessionDep, caller: CompaniesWriter, response: Response) -> Any:
+    company = service.create_company(session, data.profile)
+    response.headers["Location"] = f"/v1/companies/{company.id}"
+    response.headers["ETag"] = etag(company)
+    return _read(company)
+
+
+@router.get("", response_model=CompanyPage, summary="List companies", responses=AUTH_ERRORS)
+def list_companies(
+    session: SessionDep, caller: CompaniesReader,
+    region: Annotated[str | None, Query(pattern=r"^\d{6}$", description="companies at or below this code")] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> Any:
+    rows, total = service.list_companies(session, region=region, limit=limit, offset=offset)
+    return {"items": [_read(c) for c in rows], "total": total, "limit": limit, "offset": offset}
+
+
+@router.get("/{company_id}", response_model=CompanyRead, summary="Read a company",
+            responses={**AUTH_ERRORS, **NOT_FOUND, 304: {"description": "Not modified (If-None-Match)"}})
+def read_company(
+    company_id: str, session: SessionDep, caller: CompaniesReader, response: Response,
+    if_none_match: Annotated[str | None, Header()] = None,
+) -> Any:
+    company = service.get_company(session, company_id)
+    if if_none_match is not None:
+        versions = _versions(if_none_match)
+        if versions is None or company.version in versions:
+            return Response(status_code=304, headers={"ETag": etag(company)})
+    response.headers["ETag"] = etag(company)
+    return _read(company)
+
+
+@router.put(
+    "/{company_id}", response_model=CompanyRead, summary="Replace a company's profile (If-Match required)",
+    responses={**AUTH_ERRORS, **NOT_FOUND, 409: {"description": "The credit code is already stored", **PROBLEM},
+               412: {"description": "The ETag does not match: changed meanwhile", **PROBLEM},
+               428: {"description": "If-Match is missing", **PROBLEM}},
+)
+def update_company(
+    company_id: str, data: CompanyUpdate, session: SessionDep, caller: CompaniesWriter, response: Response,
+    if_match: Annotated[str | None, Header()] = None,
+) -> Any:
+    expected = _if_match(if_match, required=True)
+    company = service.update_company(session, company_id, data.profile, expected_versions=expected)
+    response.headers["ETag"] = etag(company)
+    return _read(company)
+
+
+@router.delete(
+    "/{company_id}", status_code=204, summary="Delete a company (If-Match honoured)",
+    responses={**AUTH_ERRORS, **NOT_FOUND, 412: {"description": "The ETag does not match", **PROBLEM}},
+)
+def delete_company(
+    company_id: str, session: SessionDep, caller: CompaniesWriter,
+    if_match: Annotated[str | None, Header()] = None,
+) -> Response:
+    service.delete_company(session, company_id, expected_versions=_if_match(if_match, required=False))
+    return Response(status_code=204)
+
+
+@router.get(
+    "/{company_id}/matches", response_model=None, summary="Match a stored company (logged as a decision)",
+    responses={200: {"model": MatchAnswer, "description": "The answer, logged with the company's id"},
+               **AUTH_ERRORS, **NOT_FOUND},
+)
+def match_company(
+    company_id: str, request: Request, session: SessionDep, caller: CompaniesReader, ruleset: RuleSetDep,
+    today: TodayDep, as_of: Annotated[date | None, Query(description="evaluation date; today by default")] = None,
+) -> Response:
+    company = service.get_company(session, company_id)
+    profile = service.profile_of(company)
+    as_of = as_of or today
+    answer, rule_versions = matching_service.decide(ruleset, profile, as_of=as_of)
+    row = matching_service.record_decision(session, answer=answer, profile=profile, as_of=as_of,
+                                           rule_versions=rule_versions, company_id=company.id, client_id=caller.id)
+    request.state.decision_id = str(row.id)
+    return Response(orjson.dumps({"decision_id": str(row.id), "company_id": str(company.id), **answer}),
+                    media_type="application/json")

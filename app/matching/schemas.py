@@ -1,0 +1,104 @@
+"""Wire schemas of matching, the decision log and replay."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.engine import Profile
+
+
+class MatchRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    profile: Profile
+    as_of: date | None = Field(None, description="evaluation date; today (China) when absent")
+
+
+class LocalizedText(BaseModel):
+    zh: str
+    en: str
+
+
+class CriterionResult(BaseModel):
+    id: str
+    status: Literal["met", "not_met", "unknown"]
+    explanation: LocalizedText
+    gaps: list[dict[str, Any]] | None = Field(
+        None, description="for an unmet numeric threshold: the value that would meet it and the company's value"
+    )
+
+
+class PolicyResult(BaseModel):
+    policy_id: str
+    status: Literal["eligible", "ineligible", "needs_info"]
+    title: LocalizedText
+    criteria: list[CriterionResult]
+    missing_fields: list[str]
+    rule_version: str
+
+
+class RulesetRef(BaseModel):
+    version: str
+    as_of: date
+
+
+class Question(BaseModel):
+    field: str
+    settles: int = Field(description="how many needs_info answers this field would settle")
+
+
+class MatchAnswer(BaseModel):
+    """The contract's answer, plus the id under which the decision was logged."""
+
+    decision_id: uuid.UUID
+    ruleset: RulesetRef
+    derived: dict[str, Any]
+    results: list[PolicyResult] = Field(description="every policy in force, eligible first")
+    questions: list[Question] = Field(description="missing fields worth asking for, most useful first")
+
+
+class DecisionRead(BaseModel):
+    id: uuid.UUID
+    created_at: datetime
+    as_of: date
+    ruleset_version: str
+    company_id: uuid.UUID | None
+    profile: dict[str, Any]
+    answer: dict[str, Any] = Field(description="the answer as it was sent (ruleset, derived, results, questions)")
+    rule_versions: dict[str, str] = Field(description="policy id → rule version of every rule evaluated")
+
+
+class VersionPair(BaseModel):
+    status: str
+    rule_version: str
+
+
+class ResultDifference(BaseModel):
+    policy_id: str
+    stored: VersionPair | None
+    now: VersionPair | None
+    changed: list[str] = Field(description="what differs: status, criteria, missing_fields, added, removed")
+
+
+class ReplayOutcome(BaseModel):
+    reproduced: bool
+    differences: list[ResultDifference]
+
+
+class CurrentOutcome(BaseModel):
+    ruleset_version: str
+    decides_differently: bool
+    changed_rules: list[str] = Field(description="policies whose rule file changed, appeared or went away")
+    differences: list[ResultDifference]
+
+
+class ReplayReport(BaseModel):
+    decision_id: uuid.UUID
+    as_of: date
+    reproduced: bool = Field(description="the stored rule versions, re-evaluated, give the stored answer")
+    replay: ReplayOutcome
+    current: CurrentOutcome = Field(description="the rule set loaded now, evaluated on the same date")

@@ -1,0 +1,132 @@
+"""Matching: evaluate a profile, log the decision, and replay a logged decision."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Any
+
+import orjson
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
+
+from app.clients.service import Caller
+from app.db.models import Decision
+from app.engine import Profile, RuleSet, RuleSetError, build_ruleset, evaluate, next_questions
+from app.errors import DecisionNotFoundError, ReplayUnavailableError
+from app.policies import service as policies_service
+
+# Parts of one policy's result that make up the decision (the rule version is compared separately).
+_DECIDING = ("status", "criteria", "missing_fields")
+
+
+def _plain(value: Any) -> Any:
+    """JSON-shaped copy (dates as ISO strings), as it is stored and as it is compared."""
+    return orjson.loads(orjson.dumps(value))
+
+
+def decide(ruleset: RuleSet, profile: Profile, *, as_of: date) -> tuple[dict[str, Any], dict[str, str]]:
+    """Evaluate; return the answer (contract shape plus `questions`) and the rule versions used."""
+    decision = evaluate(ruleset, profile, as_of=as_of)
+    answer = decision.to_dict()
+    answer["questions"] = [{"field": q.field, "settles": q.settles} for q in next_questions(decision)]
+    return _plain(answer), dict(decision.rule_versions)
+
+
+def stored_profile(profile: Profile) -> dict[str, Any]:
+    """The profile as logged: only the fields given (absent means unknown)."""
+    return profile.model_dump(mode="json", exclude_none=True)
+
+
+def record_decision(
+    session: Session, *, answer: dict[str, Any], profile: Profile, as_of: date,
+    rule_versions: dict[str, str], company_id: uuid.UUID | None = None, client_id: uuid.UUID | None = None,
+) -> Decision:
+    """Add a decision to the log."""
+    row = Decision(
+        as_of=as_of, ruleset_version=answer["ruleset"]["version"], profile=stored_profile(profile),
+        results=answer, rule_versions=rule_versions, company_id=company_id, client_id=client_id,
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def get_decision(session: Session, decision_id: str | uuid.UUID, *, caller: Caller | None) -> Decision:
+    """Return a logged decision the caller may see, or raise DecisionNotFoundError.
+
+    Anonymous decisions are readable by whoever holds their id (an unguessable UUID); a decision made
+    by a client, or on a stored company, only by that client or a key with `decisions:read`. The others
+    get the same 404 as for an unknown id, so ids of other clients' decisions cannot be probed.
+    """
+    try:
+        uid = decision_id if isinstance(decision_id, uuid.UUID) else uuid.UUID(str(decision_id))
+    except ValueError:
+        uid = None
+    row = session.get(Decision, uid) if uid else None
+    if row is None or not _may_read(row, caller):
+        raise DecisionNotFoundError(f"No decision {decision_id}.", decision_id=str(decision_id))
+    return row
+
+
+def _may_read(row: Decision, caller: Caller | None) -> bool:
+    if caller is not None and "decisions:read" in caller.scopes:
+        return True
+    if row.client_id is None and row.company_id is None:
+        return True
+    return caller is not None and row.client_id == caller.id
+
+
+def replay(session: Session, row: Decision, *, current: RuleSet) -> dict[str, Any]:
+    """Re-evaluate a logged decision with exactly the rule texts it used, and with today's rule set."""
+    texts, missing = policies_service.rule_texts(session, row.rule_versions)
+    if missing:
+        raise ReplayUnavailableError(
+            f"The texts of rule versions used by decision {row.id} are not stored: {', '.join(missing)}.",
+            missing_rules=missing,
+        )
+    try:
+        profile = Profile.model_validate(row.profile)
+        replayed_set = build_ruleset(texts)
+    except (ValidationError, RuleSetError) as exc:
+        # The standards tables (regions, industries) changed so that the old inputs no longer load.
+        raise ReplayUnavailableError(f"Decision {row.id} cannot be replayed: {exc}") from None
+    stored: dict[str, Any] = row.results
+    replayed, _ = decide(replayed_set, profile, as_of=row.as_of)
+    replay_diffs = differences(stored["results"], replayed["results"], with_versions=True)
+    reproduced = not replay_diffs and stored.get("derived") == replayed.get("derived")
+    now, now_versions = decide(current, profile, as_of=row.as_of)
+    now_diffs = differences(stored["results"], now["results"], with_versions=False)
+    changed_rules = sorted(
+        pid for pid in set(row.rule_versions) | set(now_versions)
+        if row.rule_versions.get(pid) != now_versions.get(pid)
+    )
+    return {
+        "decision_id": row.id, "as_of": row.as_of, "reproduced": reproduced,
+        "replay": {"reproduced": reproduced, "differences": replay_diffs},
+        "current": {"ruleset_version": current.version, "decides_differently": bool(now_diffs),
+                    "changed_rules": changed_rules, "differences": now_diffs},
+    }
+
+
+def differences(
+    before: list[dict[str, Any]], after: list[dict[str, Any]], *, with_versions: bool
+) -> list[dict[str, Any]]:
+    """Per policy, what changed between two lists of results."""
+    old = {r["policy_id"]: r for r in before}
+    new = {r["policy_id"]: r for r in after}
+    found = []
+    for pid in sorted(set(old) | set(new)):
+        a, b = old.get(pid), new.get(pid)
+        if a is None or b is None:
+            changed = ["added"] if a is None else ["removed"]
+        else:
+            keys = _DECIDING + (("rule_version",) if with_versions else ())
+            changed = [k for k in keys if a.get(k) != b.get(k)]
+        if changed:
+            found.append({"policy_id": pid, "stored": _pair(a), "now": _pair(b), "changed": changed})
+    return found
+
+
+def _pair(result: dict[str, Any] | None) -> dict[str, str] | None:
+    return None if result is None else {"status": result["status"], "rule_version": result["rule_version"]}

@@ -1,0 +1,109 @@
+"""The policy catalogue: the loaded rule set, and the versions of each rule the service has seen."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, date, datetime
+
+from pydantic import TypeAdapter, ValidationError
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from app.db.models import RuleVersion
+from app.engine import Profile, Rule, RuleSet
+from app.errors import AppError, PolicyNotFoundError
+
+NATIONAL_CODES = frozenset({"000000", "100000"})
+_activities = TypeAdapter(Profile.model_fields["activities"].annotation)
+
+
+class UnknownActivityError(AppError):
+    status, type, title = 422, "/problems/unknown-activity", "Unknown activity"
+
+
+def region_prefix(code: str) -> str:
+    """The prefix every code at or below `code` starts with (GB/T 2260: 2 province, 2 city, 2 county)."""
+    if code in NATIONAL_CODES:
+        return ""
+    if code.endswith("0000"):
+        return code[:2]
+    if code.endswith("00"):
+        return code[:4]
+    return code
+
+
+def covers(rule: Rule, region_code: str) -> bool:
+    """Whether the rule applies to a company registered at `region_code` (that code or an ancestor)."""
+    return any(region_code.startswith(region_prefix(code)) for code in rule.definition.region)
+
+
+def mentions_activity(rule: Rule, activity: str) -> bool:
+    """Whether any of the rule's conditions names the activity (as the quoted id the rules use)."""
+    needle = f'"{activity}"'
+    return any(needle in criterion.when for criterion in rule.definition.criteria)
+
+
+def list_policies(
+    ruleset: RuleSet, *, region: str | None = None, benefit_kind: str | None = None,
+    activity: str | None = None, in_force_on: date | None = None,
+) -> list[Rule]:
+    """The rules matching every given filter, by id."""
+    if activity is not None:
+        try:
+            _activities.validate_python([activity])
+        except ValidationError:
+            raise UnknownActivityError(f"{activity!r} is not an activity id of the contract.",
+                                       activity=activity) from None
+    rules: Iterable[Rule] = ruleset.rules.values()
+    if region is not None:
+        rules = [r for r in rules if covers(r, region)]
+    if benefit_kind is not None:
+        rules = [r for r in rules if r.definition.benefit.kind == benefit_kind]
+    if activity is not None:
+        rules = [r for r in rules if mentions_activity(r, activity)]
+    if in_force_on is not None:
+        rules = [r for r in rules if r.in_force(in_force_on)]
+    return sorted(rules, key=lambda r: r.id)
+
+
+def get_policy(ruleset: RuleSet, policy_id: str) -> Rule:
+    """Return the rule with this id, or raise PolicyNotFoundError."""
+    rule = ruleset.rules.get(policy_id)
+    if rule is None:
+        raise PolicyNotFoundError(f"No policy {policy_id!r} in rule set {ruleset.version}.", policy_id=policy_id)
+    return rule
+
+
+def list_versions(session: Session, policy_id: str) -> list[RuleVersion]:
+    """Every version of a rule the service has loaded, newest first."""
+    return list(session.scalars(
+        select(RuleVersion).where(RuleVersion.rule_id == policy_id)
+        .order_by(RuleVersion.first_seen_at.desc(), RuleVersion.id.desc())
+    ))
+
+
+def record_rule_versions(session: Session, ruleset: RuleSet, *, now: datetime | None = None) -> int:
+    """Store each rule's text under its version unless already stored; never rewrite a stored version.
+
+    Returns how many versions were new. Safe when several workers start at once (ON CONFLICT DO NOTHING).
+    """
+    now = now or datetime.now(UTC)
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    new = 0
+    for rule in ruleset.rules.values():
+        statement = insert(RuleVersion).values(
+            rule_id=rule.id, version=rule.version, file_name=rule.file_name, content=rule.source_text,
+            first_seen_at=now,
+        ).on_conflict_do_nothing(index_elements=["rule_id", "version"])
+        new += session.execute(statement).rowcount or 0
+    return new
+
+
+def rule_texts(session: Session, versions: dict[str, str]) -> tuple[dict[str, str], list[str]]:
+    """The stored file texts of exactly these rule versions, and the ids whose version is not stored."""
+    rows = session.scalars(select(RuleVersion).where(RuleVersion.rule_id.in_(list(versions))))
+    found = {row.rule_id: row for row in rows if versions.get(row.rule_id) == row.version}
+    missing = sorted(set(versions) - set(found))
+    return {row.file_name: row.content for row in found.values()}, missing

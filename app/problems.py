@@ -1,0 +1,91 @@
+"""RFC 9457 problem details (application/problem+json) for every error the service answers."""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+from typing import Any
+
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+from app.errors import AppError
+
+PROBLEM_JSON = "application/problem+json"
+log = logging.getLogger("huiqi.error")
+
+
+def problem_body(
+    *, status: int, title: str, detail: str | None, instance: str, type_: str = "about:blank", **extensions: Any
+) -> dict[str, Any]:
+    """Build a problem document; `instance` is the request path."""
+    body: dict[str, Any] = {"type": type_, "title": title, "status": status}
+    if detail is not None:
+        body["detail"] = detail
+    body["instance"] = instance
+    body.update(extensions)
+    return body
+
+
+def problem_response(request: Request, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
+    request_id = request.scope.get("state", {}).get("request_id")
+    if request_id:
+        body.setdefault("request_id", request_id)
+    return Response(orjson.dumps(body), status_code=body["status"], media_type=PROBLEM_JSON, headers=headers)
+
+
+async def app_error_handler(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, AppError)
+    body = problem_body(status=exc.status, type_=exc.type, title=exc.title, detail=exc.detail,
+                        instance=request.url.path, **exc.extensions)
+    return problem_response(request, body, exc.headers)
+
+
+async def http_error_handler(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 304 or exc.status_code < 400:
+        return Response(status_code=exc.status_code, headers=exc.headers)
+    phrase = HTTPStatus(exc.status_code).phrase
+    detail = exc.detail if exc.detail and exc.detail != phrase else None
+    if exc.status_code == 404 and detail is None:
+        detail = f"No resource at {request.url.path}."
+    if exc.status_code == 405 and detail is None:
+        detail = f"{request.method} is not allowed on {request.url.path}."
+    body = problem_body(status=exc.status_code, title=phrase, detail=detail, instance=request.url.path)
+    return problem_response(request, body, dict(exc.headers or {}))
+
+
+def validation_errors(errors: Any) -> list[dict[str, Any]]:
+    """Keep what a caller can act on: where (loc), what (msg) and the error type; never the input."""
+    return [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in errors]
+
+
+async def validation_error_handler(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    errors = validation_errors(exc.errors())
+    fields = ", ".join(".".join(str(part) for part in e["loc"]) for e in errors)
+    body = problem_body(
+        status=422, type_="/problems/validation", title="Invalid request",
+        detail=f"The request is not valid: {fields}." if fields else "The request is not valid.",
+        instance=request.url.path, errors=errors,
+    )
+    return problem_response(request, body)
+
+
+def internal_error_body(path: str, request_id: str) -> bytes:
+    """The body of a 500: no trace, only the request id to quote."""
+    return orjson.dumps(problem_body(
+        status=500, title="Internal Server Error",
+        detail=f"Something went wrong on our side. Quote request id {request_id} when reporting it.",
+        instance=path, request_id=request_id,
+    ))
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers on `app`."""
+    app.add_exception_handler(AppError, app_error_handler)
+    app.add_exception_handler(StarletteHTTPException, http_error_handler)
+    app.add_exception_handler(RequestValidationError, validation_error_handler)
