@@ -4,13 +4,23 @@ from __future__ import annotations
 
 import sys
 
+USAGE = """usage: python -m app COMMAND ...
+  rules {check,explain} ...     validate the rule files and run their examples; explain a decision
+  seed [--file PATH]            load the demo companies (idempotent, keyed by credit code)
+  clients {create,list,revoke}  API clients and their keys
+  db upgrade [REVISION]         apply the database migrations"""
+
 
 def main(argv: list[str]) -> int:
     if argv and argv[0] == "rules":
         from .rules_cli import main as rules_main
 
         return rules_main(argv[1:])
-    print("usage: python -m app rules {check,explain} ...", file=sys.stderr)
+    if argv and argv[0] in ("seed", "clients", "db"):
+        from .cli_service import main as service_main
+
+        return service_main(argv)
+    print(USAGE, file=sys.stderr)
     return 2
 
 
