@@ -1,0 +1,23 @@
+"""Assertions and conversions the API tests share."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def jsonable(profile: dict[str, Any]) -> dict[str, Any]:
+    """A seed profile as JSON (YAML gives dates)."""
+    return {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in profile.items()}
+
+
+def assert_problem(response: Any, status: int, type_: str | None = None) -> dict[str, Any]:
+    """Assert an RFC 9457 answer with this status (and type); return its body."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    body = response.json()
+    assert body["status"] == status
+    assert {"type", "title", "status", "instance"} <= body.keys()
+    if type_ is not None:
+        assert body["type"] == type_
+    assert "Traceback" not in response.text
+    return body
