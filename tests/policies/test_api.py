@@ -86,3 +86,12 @@ def test_read_policy_shows_provenance_parameters_criteria_and_versions(client, a
 def test_read_policy_returns_404_when_unknown(client) -> None:
     body = assert_problem(client.get("/v1/policies/no-such-policy"), 404, "/problems/policy-not-found")
     assert body["policy_id"] == "no-such-policy"
+
+
+def test_region_filter_agrees_with_the_engines_region_criterion(client, seeds) -> None:
+    for region in sorted({p["region_code"] for p in seeds.values()}):
+        listed = set(ids(client.get("/v1/policies", params={"region": region, "limit": 200})))
+        answer = client.post("/v1/match", json={"profile": {"region_code": region}, "as_of": "2024-01-01"}).json()
+        covering = {r["policy_id"] for r in answer["results"] if r["criteria"][0]["status"] == "met"}
+        in_force = set(ids(client.get("/v1/policies", params={"in_force_on": "2024-01-01", "limit": 200})))
+        assert listed & in_force == covering, region
