@@ -115,7 +115,7 @@ class RuleResult:
         return CriterionResult(criterion.id, status, explanation, gaps, missing)
 
     def _leaves(self, criterion: CompiledCriterion, want: bool | None) -> list[tuple[Any, bool]]:
-        return deciding_leaves(criterion.node, self._facts, self.rule.params, self._ruleset.tables, want)
+        return deciding_leaves(criterion.node, self._facts, criterion.subtrees, want)
 
     def _missing(self, criterion: CompiledCriterion) -> tuple[str, ...]:
         tables, fields = self._ruleset.tables, []

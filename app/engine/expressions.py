@@ -466,11 +466,20 @@ _OPERATORS: dict[str, Callable[[Any, Any], bool]] = {
 }
 
 
-def compile_node(node: Node, params: Mapping[str, ParamSpec], tables: Tables) -> Evaluator:
+def compile_node(node: Node, params: Mapping[str, ParamSpec], tables: Tables,
+                 compiled: dict[int, Evaluator] | None = None) -> Evaluator:
     """Turn a checked tree into a closure facts -> True / False / None (unknown). Parameters and
-    literals are bound at compile time, so evaluation only looks facts up."""
+    literals are bound at compile time, so evaluation only looks facts up. `compiled`, if given,
+    receives the closure of every sub-tree by id(sub-tree), for explaining without recompiling."""
+    evaluator = _compile(node, params, tables, {} if compiled is None else compiled)
+    if compiled is not None:
+        compiled[id(node)] = evaluator
+    return evaluator
+
+
+def _compile(node: Node, params: Mapping[str, ParamSpec], tables: Tables, compiled: dict[int, Evaluator]) -> Evaluator:
     if isinstance(node, And):
-        parts = tuple(compile_node(item, params, tables) for item in node.items)
+        parts = tuple(compile_node(item, params, tables, compiled) for item in node.items)
 
         def all_of(facts: Mapping[str, Any]) -> Truth:
             result: Truth = True
@@ -484,7 +493,7 @@ def compile_node(node: Node, params: Mapping[str, ParamSpec], tables: Tables) ->
 
         return all_of
     if isinstance(node, Or):
-        parts = tuple(compile_node(item, params, tables) for item in node.items)
+        parts = tuple(compile_node(item, params, tables, compiled) for item in node.items)
 
         def any_of(facts: Mapping[str, Any]) -> Truth:
             result: Truth = False
@@ -498,7 +507,7 @@ def compile_node(node: Node, params: Mapping[str, ParamSpec], tables: Tables) ->
 
         return any_of
     if isinstance(node, Not):
-        inner = compile_node(node.item, params, tables)
+        inner = compile_node(node.item, params, tables, compiled)
 
         def negation(facts: Mapping[str, Any]) -> Truth:
             value = inner(facts)
@@ -591,20 +600,20 @@ def leaves(node: Node) -> Iterator[Node]:
         yield node
 
 
-def deciding_leaves(node: Node, facts: Mapping[str, Any], params: Mapping[str, ParamSpec], tables: Tables,
+def deciding_leaves(node: Node, facts: Mapping[str, Any], compiled: Mapping[int, Evaluator],
                     want: Truth, negated: bool = False) -> list[tuple[Node, bool]]:
     """The leaves that make a node come out `want`, each with whether it sits under a `not`.
     For `want=None`: the unknown leaves that keep it unknown; for `want=False`: the leaves that fail
-    where the node fails. Used on the slow path only: to explain, to find gaps and missing fields."""
-    value = compile_node(node, params, tables)(facts)
-    if value is not want:
+    where the node fails. Used on the slow path only: to explain, to find gaps and missing fields.
+    `compiled` maps id(sub-tree) to its closure, as compile_node records it."""
+    if compiled[id(node)](facts) is not want:
         return []
     if isinstance(node, Not):
         flipped = None if want is None else not want
-        return deciding_leaves(node.item, facts, params, tables, flipped, not negated)
+        return deciding_leaves(node.item, facts, compiled, flipped, not negated)
     if isinstance(node, (And, Or)):
         found: list[tuple[Node, bool]] = []
         for item in node.items:
-            found.extend(deciding_leaves(item, facts, params, tables, want, negated))
+            found.extend(deciding_leaves(item, facts, compiled, want, negated))
         return found
     return [(node, negated)]

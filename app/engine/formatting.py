@@ -21,7 +21,7 @@ def _trimmed(number: float, decimals: int) -> str:
 def format_number(value: float, unit: str | None, lang: str) -> str:
     if unit == "yuan":
         if lang == "zh":
-            return f"{_trimmed(value / 10000, 2)}万元" if abs(value) >= 10000 else f"{_trimmed(value, 2)}元"
+            return f"{_trimmed(value / 10000, 4)}万元" if abs(value) >= 10000 else f"{_trimmed(value, 2)}元"  # exact to the yuan
         return f"{_trimmed(value, 2)} yuan"
     if unit == "ratio":
         return f"{_trimmed(value * 100, 2)}%"

@@ -35,6 +35,7 @@ class CompiledCriterion:
     node: Node
     evaluate: Evaluator
     definition: Criterion
+    subtrees: dict[int, Evaluator]  # id(sub-tree) -> its closure, to explain without recompiling
 
 
 @dataclass(frozen=True, eq=False)
@@ -197,8 +198,9 @@ def compile_rule(text: str, file_name: str, *, tables: Tables | None = None,
                         problem(("criteria", index, "explain", state, lang),
                                 f"criterion {criterion.id!r}: {{{name}}} in the {state} text ({lang}) "
                                 "names no fact or parameter")
-        compiled.append(CompiledCriterion(criterion.id, criterion.when, node,
-                                          compile_node(node, params, tables), criterion))
+        subtrees: dict[int, Evaluator] = {}
+        evaluator = compile_node(node, params, tables, subtrees)
+        compiled.append(CompiledCriterion(criterion.id, criterion.when, node, evaluator, criterion, subtrees))
     for name in params:
         if name not in used and len(compiled) == len(definition.criteria):  # else it may be a broken one's
             problem(("parameters", name), f"parameter {name!r} is not used by any criterion or explanation")

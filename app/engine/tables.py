@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -81,9 +81,16 @@ class Tables:
     clusters: dict[str, dict[str, Any]]
     vocabulary: dict[str, Any]
     version: str
+    _region_names: dict[tuple[str, str], str] = field(default_factory=dict, repr=False, compare=False)
 
     def region_name(self, code: str, lang: str) -> str:
         """Full name, province first in Chinese ("江苏省苏州市吴中区"), district first in English."""
+        name = self._region_names.get((code, lang))
+        if name is None:
+            name = self._region_names[code, lang] = self._compose_region_name(code, lang)
+        return name
+
+    def _compose_region_name(self, code: str, lang: str) -> str:
         chain: list[Region] = []
         current: str | None = code
         while current and current in self.regions:
