@@ -96,8 +96,9 @@ def record_rule_versions(session: Session, ruleset: RuleSet, *, now: datetime | 
         statement = insert(RuleVersion).values(
             rule_id=rule.id, version=rule.version, file_name=rule.file_name, content=rule.source_text,
             first_seen_at=now,
-        ).on_conflict_do_nothing(index_elements=["rule_id", "version"])
-        new += session.execute(statement).rowcount or 0
+        ).on_conflict_do_nothing(index_elements=["rule_id", "version"]).returning(RuleVersion.id)
+        # RETURNING, not rowcount: psycopg reports -1 for an INSERT … ON CONFLICT run through the ORM.
+        new += len(session.execute(statement).all())
     return new
 
 
