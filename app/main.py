@@ -9,6 +9,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.openapi.utils import get_openapi
+from fastapi.staticfiles import StaticFiles
 from pydantic.json_schema import models_json_schema
 from sqlalchemy import text
 from starlette.concurrency import run_in_threadpool
@@ -21,10 +22,12 @@ from app.deps import rate_limit
 from app.engine import RuleSetError, load_ruleset
 from app.matching.api import router as matching_router
 from app.matching.schemas import MatchRequest
+from app.matching.web import router as matching_web_router
 from app.middleware import RequestContextMiddleware, configure_logging
 from app.policies import service as policies_service
 from app.policies.api import router as policies_router
 from app.settings import Settings, get_settings
+from app.templating import STATIC_DIR
 
 log = logging.getLogger("huiqi.app")
 
@@ -93,6 +96,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     v1.include_router(policies_router)
     v1.include_router(companies_router)
     app.include_router(v1)
+    app.include_router(matching_web_router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     @app.get("/healthz", tags=["operations"], summary="Liveness")
     async def healthz() -> dict[str, str]:
