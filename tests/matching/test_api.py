@@ -54,12 +54,12 @@ def test_match_answers_in_the_contract_shape(client, app) -> None:
 
 
 def test_match_defaults_as_of_to_today_in_china(client) -> None:
-    import asyncio
+    from datetime import datetime
 
-    from app.deps import get_today
+    from app.deps import CHINA
 
     answer = match(client, SUZHOU_EXPORTER, as_of=None).json()
-    assert answer["ruleset"]["as_of"] == asyncio.run(get_today()).isoformat()
+    assert answer["ruleset"]["as_of"] == datetime.now(CHINA).date().isoformat()
 
 
 def test_match_names_what_is_missing(client) -> None:
