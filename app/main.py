@@ -26,6 +26,7 @@ from app.matching.web import router as matching_web_router
 from app.middleware import RequestContextMiddleware, configure_logging
 from app.policies import service as policies_service
 from app.policies.api import router as policies_router
+from app.registry import service as registry_service
 from app.settings import Settings, get_settings
 from app.templating import STATIC_DIR
 
@@ -59,6 +60,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     def record() -> int:
         with factory() as session:
             new = policies_service.record_rule_versions(session, ruleset)
+            registry_service.refresh_stale_facts(session, ruleset)
             session.commit()
             return new
 

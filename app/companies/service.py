@@ -20,6 +20,7 @@ from app.errors import (
     StoredProfileInvalidError,
 )
 from app.policies.service import region_prefix
+from app.registry import service as registry_service
 
 
 def _stored(profile: Profile) -> dict[str, Any]:
@@ -61,6 +62,7 @@ def create_company(session: Session, profile: Profile) -> Company:
         session.flush()
     except IntegrityError:  # a concurrent insert won the race for the credit code
         raise CreditCodeTakenError("Another company is stored under this credit code.") from None
+    registry_service.store_facts(session, company.id, profile)
     return company
 
 
@@ -111,6 +113,7 @@ def update_company(
             "The company was changed since you read it: read it again, then retry with its new ETag.",
             current_version=current.version,
         )
+    registry_service.store_facts(session, uid, profile)
     return session.get_one(Company, uid, populate_existing=True)
 
 

@@ -6,7 +6,7 @@ import uuid
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Date, ForeignKey, Integer, String, Text, UniqueConstraint, Uuid
+from sqlalchemy import BigInteger, Boolean, Date, Double, ForeignKey, Integer, String, Text, UniqueConstraint, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db.base import Base, JSONType, UtcDateTime
@@ -77,3 +77,46 @@ class Decision(Base):
     client_id: Mapped[uuid.UUID | None] = mapped_column(
         Uuid, ForeignKey("api_client.id", ondelete="SET NULL"), index=True
     )
+
+
+class CompanyFact(Base):
+    """A stored company's facts as typed columns, derived from its profile by the engine: what the
+    registry-wide SQL path evaluates. NULL is unknown. Rebuilt when the standards tables change."""
+
+    __tablename__ = "company_fact"
+
+    company_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("company.id", ondelete="CASCADE"), primary_key=True
+    )
+    facts_version: Mapped[str] = mapped_column(String(16))
+    region_code: Mapped[str] = mapped_column(String(6))
+    region_l1: Mapped[str | None] = mapped_column(String(6), index=True)  # province
+    region_l2: Mapped[str | None] = mapped_column(String(6), index=True)  # city (or province-run county)
+    region_l3: Mapped[str | None] = mapped_column(String(6))  # county / district
+    industry_code: Mapped[str | None] = mapped_column(String(5))
+    entity_type: Mapped[str | None] = mapped_column(String(32))
+    listing_status: Mapped[str | None] = mapped_column(String(16))
+    founded_on: Mapped[date | None] = mapped_column(Date)
+    employees: Mapped[int | None] = mapped_column(Integer)
+    rd_staff: Mapped[int | None] = mapped_column(Integer)
+    invention_patents: Mapped[int | None] = mapped_column(Integer)
+    annual_revenue: Mapped[float | None] = mapped_column(Double)
+    main_business_revenue: Mapped[float | None] = mapped_column(Double)
+    total_assets: Mapped[float | None] = mapped_column(Double)
+    rd_expense: Mapped[float | None] = mapped_column(Double)
+    export_revenue: Mapped[float | None] = mapped_column(Double)
+    import_value: Mapped[float | None] = mapped_column(Double)
+    valuation: Mapped[float | None] = mapped_column(Double)
+    size_class: Mapped[str | None] = mapped_column(String(16))
+    industry_group: Mapped[str | None] = mapped_column(String(32))
+    above_designated_size: Mapped[bool | None] = mapped_column(Boolean)
+    above_quota: Mapped[bool | None] = mapped_column(Boolean)
+    designated_size_line: Mapped[float | None] = mapped_column(Double)
+    rd_intensity: Mapped[float | None] = mapped_column(Double)
+    rd_staff_share: Mapped[float | None] = mapped_column(Double)
+    export_share: Mapped[float | None] = mapped_column(Double)
+    main_business_share: Mapped[float | None] = mapped_column(Double)
+    domestic_revenue: Mapped[float | None] = mapped_column(Double)
+    certifications_mask: Mapped[int | None] = mapped_column(BigInteger)
+    clusters_mask: Mapped[int | None] = mapped_column(BigInteger)
+    activities_mask: Mapped[int | None] = mapped_column(BigInteger)

@@ -1,0 +1,140 @@
+"""Registry-wide matching in the database: how many stored companies each policy reaches, and what
+a draft rule would change, computed by SQL over `company_fact` rather than row by row in Python."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import delete, func, insert, literal, select
+from sqlalchemy.orm import Session
+
+from app.db.models import Company, CompanyFact
+from app.engine import Profile, Rule, RuleSet
+from app.engine.tables import Tables, load_tables
+from app.registry.facts import fact_columns
+from app.registry.sql import ELIGIBLE, INELIGIBLE, NEEDS_INFO, rule_condition, rule_status
+
+FACTS = CompanyFact.__table__
+
+
+def store_facts(session: Session, company_id: uuid.UUID, profile: Profile, tables: Tables | None = None) -> None:
+    """Write (or rewrite) one company's fact row; called whenever its profile is stored."""
+    session.execute(delete(FACTS).where(FACTS.c.company_id == company_id))
+    session.execute(insert(FACTS).values(company_id=company_id, **fact_columns(profile, tables or load_tables())))
+
+
+def refresh_stale_facts(session: Session, ruleset: RuleSet, *, batch: int = 2000) -> int:
+    """Rebuild the fact rows that are missing or were derived with other standards tables; return how
+    many. Run at start-up, so a revised standard (say, new SME thresholds) reaches the SQL path."""
+    current = ruleset.tables.version[:16]
+    stale = (
+        select(Company.id, Company.profile)
+        .outerjoin(FACTS, FACTS.c.company_id == Company.id)
+        .where((FACTS.c.company_id.is_(None)) | (FACTS.c.facts_version != current))
+    )
+    count = 0
+    for company_id, stored in session.execute(stale).all():
+        try:
+            profile = Profile.model_validate(stored)
+        except ValidationError:
+            continue  # a profile the current tables reject (a retired region code) cannot be matched
+        store_facts(session, company_id, profile, ruleset.tables)
+        count += 1
+        if count % batch == 0:
+            session.flush()
+    return count
+
+
+@dataclass(frozen=True, slots=True)
+class Reach:
+    policy_id: str
+    eligible: int
+    needs_info: int
+    ineligible: int
+
+    @property
+    def total(self) -> int:
+        return self.eligible + self.needs_info + self.ineligible
+
+
+def reach(session: Session, ruleset: RuleSet, *, as_of: date) -> list[Reach]:
+    """For every policy in force, how many stored companies are eligible, need information or are
+    ineligible: one scan of the fact table with three counts per rule."""
+    rules = [rule for rule in ruleset.rules.values() if rule.in_force(as_of)]
+    if not rules:
+        return []
+    columns = []
+    for rule in rules:
+        condition = rule_condition(FACTS, rule, ruleset.tables, as_of=as_of)
+        columns.append(func.count().filter(condition))
+        columns.append(func.count().filter(~condition))
+    row = session.execute(select(func.count(), *columns).select_from(FACTS)).one()
+    total = row[0]
+    results = []
+    for index, rule in enumerate(rules):
+        eligible, ineligible = row[1 + 2 * index], row[2 + 2 * index]
+        results.append(Reach(rule.id, eligible, total - eligible - ineligible, ineligible))
+    return results
+
+
+def statuses(session: Session, rule: Rule, ruleset: RuleSet, *, as_of: date) -> dict[uuid.UUID, str]:
+    """Every stored company's status under one rule, decided in SQL."""
+    status = rule_status(FACTS, rule, ruleset.tables, as_of=as_of)
+    return dict(session.execute(select(FACTS.c.company_id, status)).all())
+
+
+@dataclass(frozen=True)
+class Impact:
+    """What publishing a draft would change: companies gaining or losing eligibility, by status pair."""
+
+    policy_id: str
+    as_of: date
+    companies: int
+    before: dict[str, int]
+    after: dict[str, int]
+    changes: list[dict[str, Any]]  # company_id, name, credit_code, region_code, before, after
+
+    @property
+    def gained(self) -> list[dict[str, Any]]:
+        return [c for c in self.changes if c["after"] == ELIGIBLE]
+
+    @property
+    def lost(self) -> list[dict[str, Any]]:
+        return [c for c in self.changes if c["before"] == ELIGIBLE]
+
+
+def impact(session: Session, draft: Rule, ruleset: RuleSet, *, as_of: date, limit: int = 500) -> Impact:
+    """Compare a draft rule with the published rule of the same id (or with nothing, for a new
+    measure) over every stored company, in one query."""
+    tables = ruleset.tables
+    after = rule_status(FACTS, draft, tables, as_of=as_of) if draft.in_force(as_of) else None
+    current = ruleset.rules.get(draft.id)
+    before = rule_status(FACTS, current, tables, as_of=as_of) if current and current.in_force(as_of) else None
+    none = literal("not_in_force")
+    before_col, after_col = (before if before is not None else none), (after if after is not None else none)
+    counts = session.execute(
+        select(before_col.label("before"), after_col.label("after"), func.count()).select_from(FACTS)
+        .group_by(before_col, after_col)
+    ).all()
+    before_counts: dict[str, int] = {}
+    after_counts: dict[str, int] = {}
+    for b, a, n in counts:
+        before_counts[b] = before_counts.get(b, 0) + n
+        after_counts[a] = after_counts.get(a, 0) + n
+    changed = (
+        select(FACTS.c.company_id, Company.name, Company.credit_code, FACTS.c.region_code,
+               before_col.label("before"), after_col.label("after"))
+        .join(Company, Company.id == FACTS.c.company_id)
+        .where(before_col != after_col)
+        .order_by(Company.name, FACTS.c.company_id)
+        .limit(limit)
+    )
+    changes = [dict(row._mapping) for row in session.execute(changed)]
+    return Impact(draft.id, as_of, sum(n for _, _, n in counts), before_counts, after_counts, changes)
+
+
+STATUSES = (ELIGIBLE, NEEDS_INFO, INELIGIBLE)
