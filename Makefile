@@ -7,7 +7,7 @@ PORT ?= 8000
 # database there (tests/conftest.py), so the `test` database itself is only used to connect.
 TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-.PHONY: install run migrate seed test test-sqlite test-postgres check bench clean
+.PHONY: install browser-deps run migrate seed test test-sqlite test-postgres check bench clean
 
 $(BIN)/.installed: pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -16,6 +16,17 @@ $(BIN)/.installed: pyproject.toml requirements.lock
 	touch $@
 
 install: $(BIN)/.installed
+
+# The browser tests (tests/browser) drive Debian's Chromium, need CJK fonts for Chinese screenshots and
+# inject axe-core, pinned in package-lock.json. Playwright's own browser downloads are never used.
+browser-deps: node_modules/axe-core/axe.min.js
+	command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
+	dpkg -s fonts-noto-cjk >/dev/null 2>&1 || (apt-get update && apt-get install -y fonts-noto-cjk)
+
+node_modules/axe-core/axe.min.js: package.json package-lock.json
+	command -v npm >/dev/null || (apt-get update && apt-get install -y npm)
+	npm ci --no-audit --no-fund
+	touch $@
 
 migrate: install
 	$(BIN)/alembic upgrade head
@@ -30,7 +41,7 @@ check: install
 	$(BIN)/python -m app rules check
 
 # pytest exits 5 when it collects no tests; that is not a failure of the code.
-test-sqlite: install
+test-sqlite: install browser-deps
 	$(BIN)/python -m pytest || [ $$? -eq 5 ]
 
 test-postgres: install

@@ -137,6 +137,11 @@ def region_chain(tables: Tables, code: str | None) -> list[str]:
 
 
 def industry_label(tables: Tables, code: str, lang: str) -> str:
+    """"C3911 计算机整机制造"; in English the Chinese name of a group or class comes with the English name
+    of its division, as the table translates only sections and divisions."""
+    industry = tables.industries[code]
+    if lang == "en" and not industry.name_en:
+        return f"{code} {industry.name_zh} ({tables.industry_name(code, 'en')})"
     return f"{code} {tables.industry_name(code, lang)}".strip()
 
 
@@ -151,11 +156,19 @@ def find_industries(tables: Tables, text: str, limit: int = 30) -> list[str]:
     exact = [code for code, ind in tables.industries.items()
              if needle in (ind.name_zh.lower(), ind.name_en.lower())]
     if exact:
-        return exact[:limit]
+        return _most_specific(tables, exact)[:limit]
     found = [code for code, ind in tables.industries.items()
              if code.lower().startswith(needle) or needle in ind.name_zh.lower() or needle in ind.name_en.lower()]
-    # Most specific first: a business owner's main business is a 4-digit class.
-    return sorted(found, key=lambda code: (-len(code), code))[:limit]
+    return _most_specific(tables, found)[:limit]
+
+
+def _most_specific(tables: Tables, codes: list[str]) -> list[str]:
+    """Classes first (a main business is a 4-digit class); a group named like its only class is dropped."""
+    chosen = set(codes)
+    named_below = {tables.industries[code].parent for code in codes
+                   if tables.industries[code].parent in chosen
+                   and tables.industries[tables.industries[code].parent].name_zh == tables.industries[code].name_zh}
+    return sorted(chosen - named_below, key=lambda code: (-len(code), code))
 
 
 def resolve_industry(tables: Tables, text: str) -> tuple[str | None, list[str]]:

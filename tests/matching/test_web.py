@@ -259,3 +259,15 @@ def test_static_assets_are_served(client: TestClient) -> None:
     js = re.search(r'src="(/static/huiqi\.js\?v=\w+)"', html).group(1)
     assert client.get(css).status_code == 200 and "@media print" in client.get(css).text
     assert client.get(js).status_code == 200
+
+
+def test_a_group_named_like_its_class_is_not_an_ambiguity(client: TestClient) -> None:
+    html = client.post("/answer", data={"province": "360000", "industry_code": "快递服务"}).text
+    stored = client.get(f"/v1/decisions/{decision_id(html)}").json()["profile"]
+    assert stored["industry_code"] == "G6020"
+
+
+def test_english_industry_labels_carry_the_chinese_name_and_the_division(client: TestClient) -> None:
+    industries = client.get("/form/industries", params={"lang": "en"}).json()
+    assert "C39 Manufacture of computers, communication and other electronic equipment" in industries
+    assert any(label.startswith("C3911 计算机整机制造 (") for label in industries)
