@@ -144,12 +144,14 @@ def tokenize(text: str) -> list[Token]:
 # ------------------------------------------------------------------------------------------- parser
 
 _COMPARISONS = {"<", "<=", ">", ">=", "==", "!="}
+MAX_DEPTH = 32  # deeper nesting is no condition an official could read; refuse it before recursion does
 
 
 class _Parser:
     def __init__(self, text: str) -> None:
         self.tokens = tokenize(text)
         self.index = 0
+        self.depth = 0
 
     @property
     def current(self) -> Token:
@@ -193,6 +195,16 @@ class _Parser:
         return items[0] if len(items) == 1 else And(tuple(items))
 
     def parse_unary(self) -> Node:
+        self.depth += 1
+        try:
+            if self.depth > MAX_DEPTH:
+                raise ExpressionError(f"the condition is nested more than {MAX_DEPTH} levels deep",
+                                      self.current.column)
+            return self._parse_unary()
+        finally:
+            self.depth -= 1
+
+    def _parse_unary(self) -> Node:
         if self.accept("not"):
             return Not(self.parse_unary())
         if self.accept("("):
