@@ -54,5 +54,8 @@ test-postgres: install
 
 test: test-sqlite test-postgres
 
+bench-engine: install
+	$(BIN)/python bench/engine.py
+
 clean:
 	rm -rf $(VENV) var .pytest_cache
