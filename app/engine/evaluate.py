@@ -16,7 +16,7 @@ from typing import Any
 
 from .expressions import Compare, Fact, Param, deciding_leaves
 from .facts import RATIOS, derive_facts, missing_inputs
-from .formatting import field_labels, format_fact, format_number, format_parameter, format_regions
+from .formatting import field_labels, format_fact, format_number
 from .profile import Profile
 from .ruleset import ELIGIBLE, INELIGIBLE, NEEDS_INFO, CompiledCriterion, Rule, RuleSet, PLACEHOLDER
 
@@ -77,12 +77,13 @@ class RuleResult:
         return tuple(name for name in PROFILE_FIELDS if name in wanted)
 
     def to_dict(self) -> dict[str, Any]:
+        criteria = self.criteria if self.in_region else (self._region_criterion(),)
         return {
             "policy_id": self.rule.id,
             "status": self.status,
-            "title": self.rule.definition.title.model_dump(),
-            "criteria": [criterion.to_dict() for criterion in self.criteria],
-            "missing_fields": list(self.missing_fields),
+            "title": self.rule.title,
+            "criteria": [criterion.to_dict() for criterion in criteria],
+            "missing_fields": list(self.missing_fields) if self.status == NEEDS_INFO else [],
             "rule_version": self.rule.version,
         }
 
@@ -90,9 +91,8 @@ class RuleResult:
 
     def _region_criterion(self) -> CriterionResult:
         tables, code = self._ruleset.tables, self._facts["region"]
-        covered = self.rule.definition.region
         place = {lang: tables.region_name(code, lang) for lang in LANGUAGES}
-        scope = {lang: format_regions(covered, lang, tables) for lang in LANGUAGES}
+        scope = self._ruleset.scope_names(self.rule)
         if self.in_region:
             explanation = {"zh": f"注册地{place['zh']}属于本政策适用地区（{scope['zh']}）。",
                            "en": f"Registered in {place['en']}, within the measure's region ({scope['en']})."}
@@ -170,7 +170,7 @@ class RuleResult:
             if name == "missing":
                 return field_labels(list(missing), lang, tables)
             if name in params:
-                return format_parameter(params[name].value, params[name].unit, lang, tables)
+                return self._ruleset.parameter_text(self.rule, name, lang)
             return format_fact(specs[name], self._facts.get(name), lang, tables)
 
         return PLACEHOLDER.sub(value, template)

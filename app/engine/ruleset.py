@@ -10,6 +10,7 @@ import hashlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from pydantic import ValidationError
 from .errors import ExpressionError, RuleFileError, RuleSetError
 from .expressions import Evaluator, Node, Param, ParamSpec, check, compile_node, names_in, parse
 from .facts import FactSpec, fact_specs
+from .formatting import format_parameter, format_regions
 from .schema import Criterion, RuleDefinition
 from .tables import Tables, load_tables
 from .yamlfile import line_of, load_yaml
@@ -53,6 +55,10 @@ class Rule:
     def in_force(self, as_of: date) -> bool:
         return self.definition.in_force(as_of)
 
+    @cached_property
+    def title(self) -> dict[str, str]:
+        return self.definition.title.model_dump()
+
     def decide(self, facts: Mapping[str, Any]) -> str:
         """The rule's status for facts of a company already known to be in its region."""
         status = ELIGIBLE
@@ -75,6 +81,8 @@ class RuleSet:
     facts: dict[str, FactSpec]
     _by_region: dict[str, tuple[Rule, ...]] = field(default_factory=dict)
     _candidates: dict[str, tuple[Rule, ...]] = field(default_factory=dict)
+    _scope_names: dict[str, dict[str, str]] = field(default_factory=dict)
+    _parameter_texts: dict[tuple[str, str, str], str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         by_region: dict[str, list[Rule]] = {}
@@ -82,6 +90,24 @@ class RuleSet:
             for code in dict.fromkeys(rule.definition.region):
                 by_region.setdefault(code, []).append(rule)
         self._by_region = {code: tuple(rules) for code, rules in by_region.items()}
+
+    def scope_names(self, rule: Rule) -> dict[str, str]:
+        """The names of the places a rule covers, in both languages (computed once per rule)."""
+        names = self._scope_names.get(rule.id)
+        if names is None:
+            names = self._scope_names[rule.id] = {
+                lang: format_regions(rule.definition.region, lang, self.tables) for lang in ("zh", "en")
+            }
+        return names
+
+    def parameter_text(self, rule: Rule, name: str, lang: str) -> str:
+        """A parameter's value as a reader sees it (computed once per rule, parameter and language)."""
+        key = (rule.id, name, lang)
+        text = self._parameter_texts.get(key)
+        if text is None:
+            param = rule.params[name]
+            text = self._parameter_texts[key] = format_parameter(param.value, param.unit, lang, self.tables)
+        return text
 
     def candidates(self, region_code: str) -> tuple[Rule, ...]:
         """The rules whose region holds `region_code`: the only ones worth evaluating for it."""
