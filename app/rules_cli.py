@@ -14,6 +14,7 @@ import yaml
 from pydantic import ValidationError
 
 from .engine import RuleSetError, build_ruleset, evaluate, load_ruleset, next_questions, Profile
+from .engine.formatting import format_fact
 from .engine.examples import coverage_problems, run_examples
 
 _SYMBOL = {"met": "✓", "not_met": "✗", "unknown": "?"}
@@ -84,7 +85,9 @@ def explain(rules_dir: Path, profile_path: Path, as_of: date, lang: str) -> int:
     decision = evaluate(ruleset, profile, as_of=as_of)
     heading = {"zh": "规则集版本 {v}，评估日期 {d}", "en": "Rule set {v}, as of {d}"}[lang]
     print(heading.format(v=ruleset.version, d=as_of.isoformat()))
-    derived = ", ".join(f"{k}={v}" for k, v in decision.derived.items() if v is not None)
+    tables = ruleset.tables
+    derived = ", ".join(f"{tables.label('fields', name, lang)} {format_fact(ruleset.facts[name], value, lang, tables)}"
+                        for name, value in decision.derived.items() if value is not None)
     print(("派生事实：" if lang == "zh" else "Derived: ") + (derived or "-"))
     for result in decision.results:
         if not result.in_region:

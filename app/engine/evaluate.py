@@ -141,7 +141,7 @@ class RuleResult:
         unit, actual = specs[fact].unit, self._facts.get(fact)
         text = {}
         for lang in LANGUAGES:
-            label = tables.label("fields", fact, lang)
+            label = _mid_sentence(tables.label("fields", fact, lang), lang)
             need, has = format_number(required, unit, lang), format_fact(specs[fact], actual, lang, tables)
             if lang == "zh":
                 text[lang] = f"需要{label}{_OP_TEXT[op]}{need}；目前为{has}"
@@ -156,7 +156,7 @@ class RuleResult:
                 gap.update(field=numerator, field_required=needed, field_actual=self._facts.get(numerator))
                 numerator_unit = specs[numerator].unit
                 for lang in LANGUAGES:
-                    label = tables.label("fields", numerator, lang)
+                    label = _mid_sentence(tables.label("fields", numerator, lang), lang)
                     amount = format_number(needed, numerator_unit, lang)
                     text[lang] += f"（即{label}{_OP_TEXT[op]}{amount}）" if lang == "zh" else f" (that is {label} {_OP_TEXT[op]} {amount})"
         gap["text"] = text
@@ -174,6 +174,14 @@ class RuleResult:
             return format_fact(specs[name], self._facts.get(name), lang, tables)
 
         return PLACEHOLDER.sub(value, template)
+
+
+def _mid_sentence(label: str, lang: str) -> str:
+    """An English label inside a sentence: "export share", but "R&D expense" keeps its acronym."""
+    first_word = label.split(" ", 1)[0]
+    if lang == "en" and first_word[:1].isupper() and first_word[1:].islower():
+        return label[0].lower() + label[1:]
+    return label
 
 
 def _facts_of(leaf: Any) -> Iterator[str]:
