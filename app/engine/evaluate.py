@@ -14,7 +14,7 @@ from datetime import date
 from functools import cached_property
 from typing import Any
 
-from .expressions import Compare, Fact, Param, deciding_leaves
+from .expressions import Fact, deciding_leaves, near_miss
 from .facts import RATIOS, derive_facts, missing_inputs
 from .formatting import field_labels, format_fact, format_number
 from .profile import Profile
@@ -126,15 +126,15 @@ class RuleResult:
         return tuple(dict.fromkeys(fields))
 
     def _gaps(self, criterion: CompiledCriterion) -> tuple[dict[str, Any], ...]:
-        gaps = []
-        for leaf, negated in self._leaves(criterion, False):
-            if negated or not isinstance(leaf, Compare) or not isinstance(leaf.right, Param):
-                continue
-            spec = self._ruleset.facts[leaf.left.name]  # type: ignore[union-attr]
-            if spec.kind != "number":
-                continue
-            gaps.append(self._gap(leaf.left.name, leaf.op, self.rule.params[leaf.right.name].value))  # type: ignore[union-attr]
-        return tuple(gaps)
+        """What it would take: the minimums to reach, where reaching them would meet the criterion."""
+        found = near_miss(criterion.node, self._facts, criterion.subtrees, self.rule.params)
+        if found is None:
+            return ()
+        return tuple(
+            self._gap(leaf.left.name, leaf.op, self.rule.params[leaf.right.name].value)  # type: ignore[union-attr]
+            for leaf in found[1]
+            if self._ruleset.facts[leaf.left.name].kind == "number"  # type: ignore[union-attr]
+        )
 
     def _gap(self, fact: str, op: str, required: float) -> dict[str, Any]:
         tables, specs = self._ruleset.tables, self._ruleset.facts

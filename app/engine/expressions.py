@@ -629,3 +629,32 @@ def deciding_leaves(node: Node, facts: Mapping[str, Any], compiled: Mapping[int,
             found.extend(deciding_leaves(item, facts, compiled, want, negated))
         return found
     return [(node, negated)]
+
+
+def near_miss(node: Node, facts: Mapping[str, Any], compiled: Mapping[int, Evaluator],
+              params: Mapping[str, ParamSpec]) -> tuple[float, list[Compare]] | None:
+    """For a node that is not met, the cheapest set of minimums to reach that would meet it: the
+    `fact >= parameter` comparisons to raise, with their cost (the sum of required / actual). None
+    when no such set exists (a maximum exceeded, a missing title, a `not`): then there is no "what it
+    would take" to tell. Among alternatives (`any`), the cheapest wins."""
+    if compiled[id(node)](facts) is not False:
+        return (0.0, [])
+    if isinstance(node, Compare):
+        if node.op not in (">=", ">") or not isinstance(node.right, Param):
+            return None
+        actual, required = facts.get(node.left.name), params[node.right.name].value  # type: ignore[union-attr]
+        if not isinstance(actual, (int, float)) or not isinstance(required, (int, float)):
+            return None
+        return (required / actual if actual > 0 else float("inf"), [node])
+    if isinstance(node, And):
+        total, found = 0.0, []
+        for item in node.items:
+            part = near_miss(item, facts, compiled, params)
+            if part is None:
+                return None
+            total, found = total + part[0], found + part[1]
+        return (total, found)
+    if isinstance(node, Or):
+        options = [part for item in node.items if (part := near_miss(item, facts, compiled, params)) is not None]
+        return min(options, key=lambda option: (option[0], len(option[1]))) if options else None
+    return None

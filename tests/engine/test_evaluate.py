@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from app.engine import Profile, evaluate, load_ruleset, next_questions
+from app.engine import Profile, build_ruleset, evaluate, evaluate_rule, load_ruleset, next_questions
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -109,3 +109,36 @@ def test_next_question_prefers_the_field_that_settles_most(ruleset) -> None:
     decision = evaluate(ruleset, {"region_code": "440305", "industry_code": "C3911", "employees": 80,
                                   "annual_revenue": 100_000_000}, as_of=IN_FORCE)
     assert [(q.field, q.settles) for q in next_questions(decision)] == [("rd_expense", 1)]
+
+
+BANDED = """\
+id: banded
+title: {zh: 分档, en: banded}
+region: ["440300"]
+issuer: {zh: 测试, en: test}
+document: {zh: 测试, en: test}
+provenance: [{paragraph: 42, quote: 扩大“苏贸贷”惠企数量和放贷规模。}]
+benefit: {kind: subsidy, description: {zh: 测试, en: test}}
+parameters:
+  small_max: {value: 50000000, unit: yuan, basis: standard, label: {zh: 小, en: small}, citation: {zh: 测试, en: test}}
+  large_min: {value: 200000000, unit: yuan, basis: standard, label: {zh: 大, en: large}, citation: {zh: 测试, en: test}}
+  small_rd: {value: 0.05, unit: ratio, basis: standard, label: {zh: 小, en: small}, citation: {zh: 测试, en: test}}
+  mid_rd: {value: 0.04, unit: ratio, basis: standard, label: {zh: 中, en: mid}, citation: {zh: 测试, en: test}}
+  large_rd: {value: 0.03, unit: ratio, basis: standard, label: {zh: 大, en: large}, citation: {zh: 测试, en: test}}
+criteria:
+  - id: rd
+    when: >-
+      any(annual_revenue <= small_max and rd_intensity >= small_rd,
+          annual_revenue > small_max and annual_revenue <= large_min and rd_intensity >= mid_rd,
+          annual_revenue > large_min and rd_intensity >= large_rd)
+    explain: {met: {zh: 是, en: "yes"}, not_met: {zh: 否, en: "no"}, unknown: {zh: 未知, en: unknown}}
+"""
+
+
+def test_a_gap_is_the_cheapest_minimum_to_reach_never_a_maximum() -> None:
+    ruleset = build_ruleset({"banded.yaml": BANDED})
+    rule = ruleset.rules["banded"]
+    profile = Profile.model_validate({"region_code": "440305", "annual_revenue": 100_000_000, "rd_expense": 3_000_000})
+    (criterion,) = evaluate_rule(ruleset, rule, profile, as_of=IN_FORCE).criteria[1:]
+    # In the middle band: raising R&D intensity to 4% is what it takes, not "revenue ≤ 50,000,000".
+    assert [(gap["fact"], gap["required"]) for gap in criterion.gaps] == [("rd_intensity", 0.04)]
