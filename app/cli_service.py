@@ -1,4 +1,4 @@
-"""The service's commands: `python -m app seed | clients … | db upgrade` (app/__main__.py dispatches here)."""
+"""The service's commands: `python -m app seed | clients … | officials … | db upgrade` (app/__main__.py dispatches here)."""
 
 from __future__ import annotations
 
@@ -60,6 +60,35 @@ def clients(args: argparse.Namespace) -> int:
     return 0
 
 
+def officials(args: argparse.Namespace) -> int:
+    import getpass
+
+    from app.console import service
+    from app.errors import AppError
+
+    with _session_factory()() as session:
+        try:
+            if args.action == "create":
+                if args.password_stdin:
+                    password = sys.stdin.readline().rstrip("\r\n")
+                else:
+                    password = getpass.getpass("Password: ")
+                    if getpass.getpass("Password again: ") != password:
+                        print("The passwords differ; nothing created.", file=sys.stderr)
+                        return 2
+                official = service.create_official(session, username=args.username, password=password)
+                session.commit()
+                print(f"official {official.username} created")
+            else:
+                official = service.disable_official(session, username=args.username)
+                session.commit()
+                print(f"official {official.username} disabled; their sessions have ended")
+        except AppError as exc:
+            print(exc.detail, file=sys.stderr)
+            return 1
+    return 0
+
+
 def db(args: argparse.Namespace) -> int:
     from alembic import command
     from alembic.config import Config
@@ -90,6 +119,16 @@ def parser() -> argparse.ArgumentParser:
     actions.add_parser("list", help="list clients")
     p.set_defaults(run=clients)
 
+    p = commands.add_parser("officials", help="console accounts of officials")
+    actions = p.add_subparsers(dest="action", required=True)
+    create = actions.add_parser("create", help="create an account; the password is asked for twice, unechoed")
+    create.add_argument("username")
+    create.add_argument("--password-stdin", action="store_true",
+                        help="read the password from the first line of standard input (for scripts)")
+    disable = actions.add_parser("disable", help="disable an account and end its sessions")
+    disable.add_argument("username")
+    p.set_defaults(run=officials)
+
     p = commands.add_parser("db", help="database schema")
     dbs = p.add_subparsers(dest="action", required=True)
     up = dbs.add_parser("upgrade", help="apply migrations (alembic upgrade)")
@@ -99,7 +138,7 @@ def parser() -> argparse.ArgumentParser:
     return top
 
 
-COMMANDS = ("seed", "clients", "db")
+COMMANDS = ("seed", "clients", "officials", "db")
 
 
 def main(argv: list[str]) -> int:

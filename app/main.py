@@ -17,6 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from app import problems
 from app.clients.ratelimit import SlidingWindowLimiter
 from app.companies.api import router as companies_router
+from app.console import web as console_web
 from app.db.session import make_engine, make_session_factory
 from app.deps import rate_limit
 from app.engine import RuleSetError, load_ruleset
@@ -73,6 +74,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             "Has `alembic upgrade head` been run?"
         ) from exc
     app.state.ruleset = ruleset
+    console_web.startup(app)
     app.state.db_engine = engine
     app.state.session_factory = factory
     log.info("started", extra={"fields": {"message": "started", "ruleset_version": ruleset.version,
@@ -99,6 +101,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     v1.include_router(companies_router)
     app.include_router(v1)
     app.include_router(matching_web_router)
+    console_web.install(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     @app.get("/healthz", tags=["operations"], summary="Liveness")

@@ -120,3 +120,45 @@ class CompanyFact(Base):
     certifications_mask: Mapped[int | None] = mapped_column(BigInteger)
     clusters_mask: Mapped[int | None] = mapped_column(BigInteger)
     activities_mask: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class Official(Base):
+    """A government official who signs in to the console; created and disabled from the command line."""
+
+    __tablename__ = "official"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(200))  # argon2id, with its parameters and salt
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    disabled_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class OfficialSession(Base):
+    """A signed-in console session. The cookie carries a random token; only its HMAC is stored."""
+
+    __tablename__ = "official_session"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    official_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("official.id", ondelete="CASCADE"), index=True
+    )
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+
+
+class AuditEvent(Base):
+    """One official action. Append-only: the code never updates or deletes a row, and database
+    triggers (see the migration) refuse UPDATE and DELETE."""
+
+    __tablename__ = "audit_event"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+                                    autoincrement=True)
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, index=True)
+    official_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("official.id"), index=True)
+    username: Mapped[str] = mapped_column(String(64), index=True)  # as typed, for failed sign-ins too
+    action: Mapped[str] = mapped_column(String(40), index=True)
+    details: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    ip: Mapped[str | None] = mapped_column(String(45), index=True)
