@@ -24,7 +24,9 @@ from app.engine import RuleSetError, load_ruleset
 from app.matching.api import router as matching_router
 from app.matching.schemas import MatchRequest
 from app.matching.web import router as matching_web_router
-from app.middleware import RequestContextMiddleware, configure_logging
+from app.middleware import (
+    RequestContextMiddleware, RequestLimitsMiddleware, SecurityHeadersMiddleware, configure_logging,
+)
 from app.policies import service as policies_service
 from app.policies.api import router as policies_router
 from app.registry import service as registry_service
@@ -93,7 +95,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.limiter = SlidingWindowLimiter(settings.rate_limit, settings.rate_limit_window_seconds)
     problems.install(app)
+    # Starlette runs the last added outermost: security headers, request context, then the limits.
+    app.add_middleware(RequestLimitsMiddleware, api_max_body_bytes=settings.api_max_body_bytes,
+                       page_max_body_bytes=settings.page_max_body_bytes, max_json_depth=settings.max_json_depth)
     app.add_middleware(RequestContextMiddleware)
+    app.add_middleware(SecurityHeadersMiddleware, trust_proxy_headers=settings.trust_proxy_headers)
 
     v1 = APIRouter(prefix="/v1", dependencies=[Depends(rate_limit)])
     v1.include_router(matching_router)
@@ -140,7 +146,7 @@ def _openapi_with_hand_read_bodies(app: FastAPI) -> Any:
             components = schema.setdefault("components", {}).setdefault("schemas", {})
             for name, definition in defs.get("$defs", {}).items():
                 components.setdefault(name, definition)
-            app.openapi_schema = schema
+            app.openapi_schema = problems.document_problems(schema)
         return app.openapi_schema
 
     return openapi

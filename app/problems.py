@@ -89,3 +89,64 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(AppError, app_error_handler)
     app.add_exception_handler(StarletteHTTPException, http_error_handler)
     app.add_exception_handler(RequestValidationError, validation_error_handler)
+
+
+# ---------------------------------------------------------------------------------------------------
+# The problems in the OpenAPI document
+# ---------------------------------------------------------------------------------------------------
+
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "title": "Problem",
+    "description": "RFC 9457 problem details. A 422 from validation lists each offending field in `errors`.",
+    "type": "object",
+    "required": ["type", "title", "status"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "instance": {"type": "string"},
+        "request_id": {"type": "string"},
+        "errors": {"type": "array", "items": {
+            "type": "object", "required": ["loc", "msg", "type"],
+            "properties": {"loc": {"type": "array", "items": {"anyOf": [{"type": "string"}, {"type": "integer"}]}},
+                           "msg": {"type": "string"}, "type": {"type": "string"}},
+        }},
+    },
+    "additionalProperties": True,
+}
+_PROBLEM_CONTENT = {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+_RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait", "schema": {"type": "integer"}}}
+# Every /v1 operation: the rate limit, and a key that is sent but unknown (checked before the limit).
+API_RESPONSES: dict[str, dict[str, Any]] = {
+    "401": {"description": "An API key was sent but is unknown or revoked"},
+    "429": {"description": "Too many requests; retry after `Retry-After` seconds", "headers": _RETRY_AFTER},
+}
+# Every /v1 operation with a body: refused before it is read (size) or parsed (depth).
+BODY_RESPONSES: dict[str, dict[str, Any]] = {
+    "400": {"description": "The body cannot be parsed at all (not UTF-8 text)"},
+    "413": {"description": "The request body is larger than the limit"},
+    "422": {"description": "The request is not valid (fields in `errors`), or its JSON nests too deeply"},
+}
+
+
+def document_problems(document: dict[str, Any]) -> dict[str, Any]:
+    """Declare what the service really answers with on errors: every 4xx/5xx as problem+json, and on
+    /v1 the answers that middleware and shared dependencies give (401, 413, 422, 429)."""
+    document.setdefault("components", {}).setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
+    schemas = document["components"]["schemas"]
+    for name in ("HTTPValidationError", "ValidationError"):
+        schemas.pop(name, None)
+    for path, operations in document.get("paths", {}).items():
+        for operation in operations.values():
+            responses = operation.setdefault("responses", {})
+            if path.startswith("/v1/"):
+                for status, response in API_RESPONSES.items():
+                    responses.setdefault(status, dict(response))
+                if "requestBody" in operation:
+                    for status, response in BODY_RESPONSES.items():
+                        responses.setdefault(status, dict(response))
+            for status, response in responses.items():
+                if status[0] in "45":
+                    response["content"] = _PROBLEM_CONTENT
+    return document

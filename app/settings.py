@@ -23,6 +23,15 @@ class Settings(BaseSettings):
     rate_limit: int = Field(default=600, ge=0)
     rate_limit_window_seconds: float = Field(default=60.0, gt=0)
     log_level: str = "INFO"
+    # Request bodies larger than this are refused with 413 before the app reads them: under /v1 (JSON
+    # of a profile is about 1 KiB) and on the pages (forms, and the console's rule drafts of 256 KiB).
+    api_max_body_bytes: int = Field(default=64 * 1024, gt=0)
+    page_max_body_bytes: int = Field(default=1024 * 1024, gt=0)
+    # JSON nested deeper than this is refused with 422 before any parser sees it (a profile needs 3).
+    max_json_depth: int = Field(default=32, gt=0)
+    # Honour X-Forwarded-Proto / X-Forwarded-For only when every request comes through a proxy that
+    # sets them; otherwise any client could claim TLS or another address (and another rate limit).
+    trust_proxy_headers: bool = False
 
 
 @lru_cache
