@@ -118,3 +118,4 @@ SessionFactoryDep = Annotated[sessionmaker[Session], Depends(get_session_factory
 TodayDep = Annotated[date, Depends(get_today)]
 CompaniesReader = Annotated[Caller, Depends(require_scope("companies:read"))]
 CompaniesWriter = Annotated[Caller, Depends(require_scope("companies:write"))]
+AdminCaller = Annotated[Caller, Depends(require_scope("admin"))]

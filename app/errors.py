@@ -79,3 +79,20 @@ class ReplayUnavailableError(AppError):
 
 class StoredProfileInvalidError(AppError):
     status, type, title = 409, "/problems/stored-profile-invalid", "Stored profile no longer valid"
+
+
+class ServiceUnavailableError(AppError):
+    status, type, title = 503, "/problems/service-unavailable", "Service unavailable"
+
+    def __init__(self, detail: str, *, retry_after: int, **extensions: Any) -> None:
+        super().__init__(detail, headers={"Retry-After": str(retry_after)}, retry_after=retry_after, **extensions)
+
+
+class DatabaseUnavailableError(ServiceUnavailableError):
+    type, title = "/problems/database-unavailable", "Database unavailable"
+
+
+class RuleSetRejectedError(AppError):
+    """A reload found the rule files on disk broken; the running rule set is kept."""
+
+    status, type, title = 422, "/problems/ruleset-rejected", "Rule set rejected"

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -13,6 +15,7 @@ from fastapi.staticfiles import StaticFiles
 from pydantic.json_schema import models_json_schema
 from sqlalchemy import text
 from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
 
 from app import problems
 from app.clients.ratelimit import SlidingWindowLimiter
@@ -21,9 +24,13 @@ from app.console import web as console_web
 from app.db.session import make_engine, make_session_factory
 from app.deps import rate_limit
 from app.engine import RuleSetError, load_ruleset
+from app.errors import DatabaseUnavailableError
+from app.matching import admin as matching_admin
 from app.matching.api import router as matching_router
 from app.matching.schemas import MatchRequest
+from app.matching.service import DATABASE_UNAVAILABLE
 from app.matching.web import router as matching_web_router
+from app.matching.writer import DecisionWriter, attach_read_barrier
 from app.middleware import (
     RequestContextMiddleware, RequestLimitsMiddleware, SecurityHeadersMiddleware, configure_logging,
 )
@@ -57,7 +64,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
                                                              "rules_dir": str(settings.rules_dir),
                                                              "report": str(exc)}})
         raise StartupError(f"Refusing to start: the rules in {settings.rules_dir} do not load.\n{exc}") from None
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, connect_timeout=settings.db_connect_timeout_seconds,
+                         statement_timeout_ms=settings.db_statement_timeout_ms,
+                         pool_timeout=settings.db_pool_timeout_seconds)
     factory = make_session_factory(engine)
 
     def record() -> int:
@@ -79,12 +88,45 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     console_web.startup(app)
     app.state.db_engine = engine
     app.state.session_factory = factory
+    writer = DecisionWriter(engine, queue_size=settings.decision_queue_size, batch_size=settings.decision_batch_size,
+                            put_timeout=settings.decision_queue_wait_seconds,
+                            flush_timeout=settings.decision_flush_timeout_seconds)
+    attach_read_barrier(factory, writer)
+    writer.start()
+    app.state.decision_writer = writer
+    app.state.reload_lock = asyncio.Lock()
+    app.state.reload_tasks = set()
+    sighup = _install_sighup(app)
     log.info("started", extra={"fields": {"message": "started", "ruleset_version": ruleset.version,
                                           "rules": len(ruleset.rules), "new_rule_versions": new}})
     try:
         yield
     finally:
+        if sighup:
+            asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
+        # uvicorn runs this after the last in-flight request (on SIGTERM too): every queued decision is
+        # written before the process exits.
+        await run_in_threadpool(writer.close)
         engine.dispose()
+
+
+def _install_sighup(app: FastAPI) -> bool:
+    """SIGHUP reloads the rule files (app/matching/admin.py); only where the loop may own signals."""
+    try:
+        asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, matching_admin.on_sighup, app)
+    except (ValueError, RuntimeError, NotImplementedError, AttributeError):
+        return False  # not the main thread (a test client), or no SIGHUP on this platform
+    return True
+
+
+async def _database_unavailable(request: Request, exc: Exception) -> Response:
+    """A database that is down, restarting or stuck: 503 with Retry-After, not a 500."""
+    retry_after = request.app.state.settings.db_retry_after_seconds
+    log.warning("database unavailable", extra={"fields": {
+        "message": "database unavailable", "error": type(exc).__name__, "path": request.url.path,
+        "request_id": request.scope.get("state", {}).get("request_id")}})
+    return await problems.app_error_handler(request, DatabaseUnavailableError(
+        f"The database is not reachable ({type(exc).__name__}); retry in {retry_after} s.", retry_after=retry_after))
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -95,6 +137,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.limiter = SlidingWindowLimiter(settings.rate_limit, settings.rate_limit_window_seconds)
     problems.install(app)
+    for error in DATABASE_UNAVAILABLE:
+        app.add_exception_handler(error, _database_unavailable)
     # Starlette runs the last added outermost: security headers, request context, then the limits.
     app.add_middleware(RequestLimitsMiddleware, api_max_body_bytes=settings.api_max_body_bytes,
                        page_max_body_bytes=settings.page_max_body_bytes, max_json_depth=settings.max_json_depth)
@@ -105,6 +149,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     v1.include_router(matching_router)
     v1.include_router(policies_router)
     v1.include_router(companies_router)
+    v1.include_router(matching_admin.router)
     app.include_router(v1)
     app.include_router(matching_web_router)
     console_web.install(app)

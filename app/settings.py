@@ -32,6 +32,20 @@ class Settings(BaseSettings):
     # Honour X-Forwarded-Proto / X-Forwarded-For only when every request comes through a proxy that
     # sets them; otherwise any client could claim TLS or another address (and another rate limit).
     trust_proxy_headers: bool = False
+    # Decision log (app/matching/writer.py): answers are logged by one background thread, in batches of
+    # up to `decision_batch_size` rows per transaction. When `decision_queue_size` rows are waiting, a
+    # request waits up to `decision_queue_wait_seconds` for room, then writes its row itself.
+    decision_queue_size: int = Field(default=10_000, gt=0)
+    decision_batch_size: int = Field(default=500, gt=0)
+    decision_queue_wait_seconds: float = Field(default=0.1, ge=0)
+    # At shutdown, how long the writer keeps trying to flush (say, while the database is down).
+    decision_flush_timeout_seconds: float = Field(default=30.0, gt=0)
+    # A database that is down or stuck answers 503 with Retry-After quickly instead of hanging: the
+    # connection attempt, each statement, and the wait for a pooled connection are bounded.
+    db_connect_timeout_seconds: int = Field(default=3, gt=0)
+    db_statement_timeout_ms: int = Field(default=10_000, ge=0)
+    db_pool_timeout_seconds: float = Field(default=5.0, gt=0)
+    db_retry_after_seconds: int = Field(default=5, gt=0)
 
 
 @lru_cache

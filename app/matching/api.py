@@ -6,17 +6,17 @@ import uuid
 from datetime import date
 from typing import Any
 
-import orjson
 from fastapi import APIRouter, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
-from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from app.deps import OptionalCaller, RuleSetDep, SessionDep, TodayDep
+from app.errors import DatabaseUnavailableError
 from app.matching import service
 from app.matching.schemas import DecisionRead, MatchAnswer, MatchRequest, ReplayReport
+from app.matching.writer import DecisionWriter
 
 router = APIRouter(tags=["matching"])
 
@@ -37,31 +37,48 @@ def validate_body(model: type[MatchRequest], body: bytes) -> MatchRequest:
         raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in exc.errors()]) from None
 
 
-def save_decision(factory: sessionmaker[Session], **fields: Any) -> uuid.UUID:
-    with factory() as session:
-        row = service.record_decision(session, **fields)
-        session.commit()
-        return row.id
+async def log_decision(request: Request, row: dict[str, Any]) -> None:
+    """Hand the row to the writer; when its queue is full, wait briefly in a worker thread, then write it
+    there. While the database is down, refuse (503) instead of answering what cannot be logged."""
+    writer: DecisionWriter = request.app.state.decision_writer
+    retry_after = request.app.state.settings.db_retry_after_seconds
+    if not writer.available:
+        raise DatabaseUnavailableError("The decision log's database is not reachable; the answer was not given.",
+                                       retry_after=retry_after)
+    if writer.offer(row):
+        return
+    try:
+        await run_in_threadpool(writer.submit_blocking, row)
+    except service.DATABASE_UNAVAILABLE:
+        raise DatabaseUnavailableError("The decision log's database is not reachable; the answer was not given.",
+                                       retry_after=retry_after) from None
 
 
 @router.post(
     "/match", summary="Match a profile against every policy in force",
     response_model=None, openapi_extra=json_body(MatchRequest),
     responses={200: {"model": MatchAnswer, "description": "The answer, logged as a decision"},
-               422: {"description": "The profile is not valid; `errors` names each field", **PROBLEM}},
+               422: {"description": "The profile is not valid; `errors` names each field", **PROBLEM},
+               503: {"description": "The decision log's database is not reachable; retry after `Retry-After`",
+                     **PROBLEM}},
 )
 async def match(request: Request, ruleset: RuleSetDep, caller: OptionalCaller, today: TodayDep) -> Response:
     # Hot path: validate from bytes and serialise once (docs/performance: the default path costs more
     # than the evaluation). Evaluation is pure CPU in microseconds, so it runs on the event loop.
+    # The decision is logged by the writer thread (app/matching/writer.py): its id is made here, and the
+    # answer is serialised once, to the bytes that are both sent and stored.
     data = validate_body(MatchRequest, await request.body())
     as_of: date = data.as_of or today
-    answer, rule_versions = service.decide(ruleset, data.profile, as_of=as_of)
-    decision_id = await run_in_threadpool(
-        save_decision, request.app.state.session_factory, answer=answer, profile=data.profile, as_of=as_of,
-        rule_versions=rule_versions, client_id=caller.id if caller else None,
-    )
+    answer_json, ruleset_version, rule_versions = service.decide_json(ruleset, data.profile, as_of=as_of)
+    decision_id = uuid.uuid4()
+    await log_decision(request, service.decision_row(
+        decision_id=decision_id, answer_json=answer_json, ruleset_version=ruleset_version, profile=data.profile,
+        as_of=as_of, rule_versions=rule_versions, client_id=caller.id if caller else None,
+    ))
     request.state.decision_id = str(decision_id)
-    return Response(orjson.dumps({"decision_id": str(decision_id), **answer}), media_type="application/json")
+    # {"decision_id": …, then the answer's own members: the answer's bytes are not serialised twice.
+    body = b'{"decision_id":"' + str(decision_id).encode() + b'",' + answer_json[1:]
+    return Response(body, media_type="application/json")
 
 
 @router.get("/decisions/{decision_id}", response_model=DecisionRead, summary="Read a logged decision",

@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 import orjson
 from pydantic import ValidationError
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import Session
 
 from app.clients.service import Caller
 from app.db.models import Decision
+from app.db.session import RawJSON
 from app.engine import Profile, RuleSet, RuleSetError, build_ruleset, evaluate, next_questions
 from app.errors import DecisionNotFoundError, ReplayUnavailableError
 from app.policies import service as policies_service
+
+# Database errors that mean "not reachable now" (down, restarting, timed out, no free connection).
+DATABASE_UNAVAILABLE = (OperationalError, PoolTimeoutError)
 
 # Parts of one policy's result that make up the decision (the rule version is compared separately).
 _DECIDING = ("status", "criteria", "missing_fields")
@@ -25,12 +31,37 @@ def _plain(value: Any) -> Any:
     return orjson.loads(orjson.dumps(value))
 
 
-def decide(ruleset: RuleSet, profile: Profile, *, as_of: date) -> tuple[dict[str, Any], dict[str, str]]:
-    """Evaluate; return the answer (contract shape plus `questions`) and the rule versions used."""
+def _answer(ruleset: RuleSet, profile: Profile, as_of: date) -> tuple[dict[str, Any], dict[str, str]]:
     decision = evaluate(ruleset, profile, as_of=as_of)
     answer = decision.to_dict()
     answer["questions"] = [{"field": q.field, "settles": q.settles} for q in next_questions(decision)]
-    return _plain(answer), dict(decision.rule_versions)
+    return answer, dict(decision.rule_versions)
+
+
+def decide(ruleset: RuleSet, profile: Profile, *, as_of: date) -> tuple[dict[str, Any], dict[str, str]]:
+    """Evaluate; return the answer (contract shape plus `questions`) and the rule versions used."""
+    answer, rule_versions = _answer(ruleset, profile, as_of)
+    return _plain(answer), rule_versions
+
+
+def decide_json(ruleset: RuleSet, profile: Profile, *, as_of: date) -> tuple[bytes, str, dict[str, str]]:
+    """`decide` for the hot path: the answer serialised once (JSON bytes, as sent and as stored), the
+    rule set's version, and the rule versions used. The engine's answer shares some of its values
+    with the rule set (titles); serialising at once, in the request, is what makes that safe."""
+    answer, rule_versions = _answer(ruleset, profile, as_of)
+    return orjson.dumps(answer), answer["ruleset"]["version"], rule_versions
+
+
+def decision_row(
+    *, decision_id: uuid.UUID, answer_json: bytes, ruleset_version: str, profile: Profile, as_of: date,
+    rule_versions: dict[str, str], client_id: uuid.UUID | None = None, company_id: uuid.UUID | None = None,
+) -> dict[str, Any]:
+    """A `decision` row for the writer; the JSON columns hold the texts serialised in the request."""
+    return {
+        "id": decision_id, "created_at": datetime.now(UTC), "as_of": as_of, "ruleset_version": ruleset_version,
+        "profile": RawJSON(profile.model_dump_json(exclude_none=True)), "results": RawJSON(answer_json.decode()),
+        "rule_versions": rule_versions, "company_id": company_id, "client_id": client_id,
+    }
 
 
 def stored_profile(profile: Profile) -> dict[str, Any]:

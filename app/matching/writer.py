@@ -1,0 +1,229 @@
+"""The decision log's writer: one background thread inserting answered decisions in batches.
+
+POST /v1/match answers without waiting for its insert: the decision id is made up front (uuid4), the
+row goes into a bounded queue, and the writer thread inserts whatever has gathered in one transaction
+per batch (under load the batches fill by themselves while the previous one commits). Nothing is
+dropped:
+- a full queue makes the request wait briefly for room, then write its own row (back-pressure);
+- a failed batch (the database is down) is retried until it is in, and meanwhile `available` is
+  False so new requests are refused with 503 rather than answered with a decision that cannot be
+  logged; inserts are idempotent by id, so a batch whose commit was lost in transit may be retried;
+- `close()` (the lifespan's exit, so also on SIGTERM through uvicorn's graceful shutdown) drains the
+  queue and writes everything before the process exits.
+Readers see their own process's decisions at once: `attach_read_barrier` makes any ORM statement on
+the decision table wait for the rows queued before it (a few milliseconds under load). Another worker
+process may not see a decision in the milliseconds before its batch commits.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+import uuid
+from typing import Any
+
+from sqlalchemy import Engine, event
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker
+from sqlalchemy.sql.util import find_tables
+
+from app.db.models import Decision
+from app.matching.service import DATABASE_UNAVAILABLE as UNAVAILABLE
+
+log = logging.getLogger("huiqi.decisions")
+
+DECISION_TABLE = Decision.__table__
+_STOP = object()
+
+
+class DecisionWriter:
+    """A bounded queue of decision rows (dicts of the `decision` table's columns) and its writer thread."""
+
+    def __init__(self, engine: Engine, *, queue_size: int = 10_000, batch_size: int = 500,
+                 put_timeout: float = 0.1, flush_timeout: float = 30.0) -> None:
+        self.engine = engine
+        self.batch_size = batch_size
+        self.put_timeout = put_timeout
+        self.flush_timeout = flush_timeout
+        self._queue: queue.Queue[Any] = queue.Queue(maxsize=queue_size)
+        self._lock = threading.Lock()
+        self._done_changed = threading.Condition(self._lock)
+        self._pending: dict[uuid.UUID, dict[str, Any]] = {}
+        self._enqueued = 0  # rows queued so far; the thread takes them in this order
+        self._done = 0  # rows of the queue written (or, at worst, given up at shutdown)
+        self._closing_deadline: float | None = None
+        self.available = True  # False while the database refuses the batch in hand
+        self.written = 0
+        self.written_directly = 0
+        self.lost = 0
+        insert = {"postgresql": pg_insert, "sqlite": sqlite_insert}.get(engine.dialect.name)
+        # Idempotent by id: a batch whose commit succeeded but whose answer was lost is retried safely.
+        self._statement = (insert(DECISION_TABLE).on_conflict_do_nothing(index_elements=["id"])
+                           if insert else DECISION_TABLE.insert())
+        self._thread = threading.Thread(target=self._run, name="decision-writer", daemon=True)
+
+    # -- producer side -----------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def offer(self, row: dict[str, Any]) -> bool:
+        """Queue `row` if there is room (never blocks: safe on the event loop); False when full."""
+        with self._lock:
+            try:
+                self._queue.put_nowait(row)
+            except queue.Full:
+                return False
+            self._pending[row["id"]] = row
+            self._enqueued += 1
+            return True
+
+    def submit_blocking(self, row: dict[str, Any]) -> None:
+        """For a worker thread after `offer` failed: wait up to put_timeout for room, else insert `row`
+        here in its own transaction (raises if the database refuses it: the caller answers 503)."""
+        deadline = time.monotonic() + self.put_timeout
+        while time.monotonic() < deadline:
+            if self.offer(row):
+                return
+            time.sleep(0.005)
+        with self.engine.begin() as conn:
+            conn.execute(self._statement, [row])
+        with self._lock:
+            self.written_directly += 1
+
+    def pending(self, decision_id: uuid.UUID) -> dict[str, Any] | None:
+        """The queued row of `decision_id`, if it is not written yet."""
+        with self._lock:
+            return self._pending.get(decision_id)
+
+    @property
+    def has_pending(self) -> bool:
+        return bool(self._pending)
+
+    def flush(self, timeout: float | None = None) -> bool:
+        """Wait until every row queued before this call is written; False on timeout."""
+        deadline = time.monotonic() + (self.flush_timeout if timeout is None else timeout)
+        with self._lock:
+            target = self._enqueued
+            while self._done < target:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or not self._thread.is_alive():
+                    return False
+                self._done_changed.wait(remaining)
+        return True
+
+    def close(self, timeout: float | None = None) -> None:
+        """Write everything queued, then stop the thread. Gives up after `timeout` (the database is down):
+        what is still queued then is logged as lost, with its ids."""
+        timeout = self.flush_timeout if timeout is None else timeout
+        if not self._thread.is_alive():
+            return
+        self._closing_deadline = time.monotonic() + timeout
+        self._queue.put(_STOP)  # the thread is draining: room appears
+        self._thread.join(timeout + 5)
+        log.info("decision writer stopped", extra={"fields": {
+            "message": "decision writer stopped", "written": self.written,
+            "written_directly": self.written_directly, "lost": self.lost}})
+
+    # -- the thread --------------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        stop = False
+        while not stop:
+            item = self._queue.get()
+            if item is _STOP:
+                break
+            batch = [item]
+            while len(batch) < self.batch_size:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is _STOP:
+                    stop = True
+                    break
+                batch.append(item)
+            self._write(batch)
+
+    def _write(self, batch: list[dict[str, Any]]) -> None:
+        delay = 0.05
+        one_by_one = False
+        while True:
+            try:
+                if one_by_one:
+                    written = self._write_one_by_one(batch)
+                else:
+                    with self.engine.begin() as conn:
+                        conn.execute(self._statement, batch)
+                    written = len(batch)
+                break
+            except UNAVAILABLE as exc:
+                if self.available:
+                    log.warning("decision log: database unavailable, retrying", extra={"fields": {
+                        "message": "decision log: database unavailable, retrying",
+                        "error": type(exc).__name__, "queued": self._queue.qsize() + len(batch)}})
+                self.available = False
+                if self._closing_deadline is not None and time.monotonic() > self._closing_deadline:
+                    self._give_up(batch)
+                    written = 0
+                    break
+                time.sleep(delay)
+                delay = min(delay * 2, 1.0)
+            except DBAPIError:
+                one_by_one = True  # one bad row (never seen so far): find it, write the others
+        with self._lock:
+            for row in batch:
+                self._pending.pop(row["id"], None)
+            self._done += len(batch)
+            self.written += written
+            self._done_changed.notify_all()
+        if not self.available:
+            log.info("decision log: database available again", extra={"fields": {
+                "message": "decision log: database available again"}})
+            self.available = True
+
+    def _write_one_by_one(self, batch: list[dict[str, Any]]) -> int:
+        """Write a refused batch row by row (idempotent, so rows already in are skipped). A row whose
+        client was deleted meanwhile is logged as the deletion would have left it (ON DELETE SET NULL);
+        a row refused for any other reason is given up, and logged. Unavailability propagates."""
+        written = 0
+        for row in batch:
+            for attempt in (row, {**row, "client_id": None, "company_id": None}):
+                try:
+                    with self.engine.begin() as conn:
+                        conn.execute(self._statement, [attempt])
+                except UNAVAILABLE:
+                    raise
+                except IntegrityError:
+                    continue
+                except DBAPIError:
+                    self._give_up([row])
+                else:
+                    written += 1
+                break
+            else:
+                self._give_up([row])
+        return written
+
+    def _give_up(self, rows: list[dict[str, Any]]) -> None:
+        self.lost += len(rows)
+        log.error("decision log: decisions not written", extra={"fields": {
+            "message": "decision log: decisions not written", "count": len(rows),
+            "decision_ids": [str(row["id"]) for row in rows]}})
+
+
+def attach_read_barrier(factory: sessionmaker[Session], writer: DecisionWriter) -> None:
+    """Make ORM statements on the decision table (reads, and the deletes of tests) first wait for the
+    decisions this process has queued, so a just-answered decision is always found."""
+
+    @event.listens_for(factory, "do_orm_execute")
+    def _barrier(state: ORMExecuteState) -> None:
+        if not writer.has_pending or not writer.available:
+            return
+        if any(getattr(table, "name", None) == DECISION_TABLE.name
+               for table in find_tables(state.statement, include_crud=True)):
+            writer.flush()

@@ -1,0 +1,313 @@
+"""HTTP benchmark: POST /v1/match under uvicorn against the HTTP floor measured in the same run.
+
+    .venv/bin/python bench/http.py [--duration 10] [--concurrency 1,16,64] [--workers 2]
+                                   [--backends sqlite,postgres] [--postgres-url URL]
+
+Each server runs as in production: uvicorn, `--workers 2`, no reload, no access log, the app's own
+JSON request log on (to a file), the rate limit on but set too high to trigger. The targets:
+  - `bare`: bench/bare_app.py, a FastAPI endpoint that returns a constant JSON body: a real match
+    answer (same bytes on the wire), so the ratio measures what our code costs, not the transfer;
+  - `match sqlite`: the service on a fresh migrated and seeded SQLite file;
+  - `match postgres`: the service on a throwaway PostgreSQL database (created, migrated, seeded,
+    dropped at the end); skipped when the server does not answer.
+The load generator is wrk (Debian's package; `make bench-http` installs it) in its own process,
+sharing the machine's cores with the server, driving the 83 seed profiles of seeds/companies.yaml in
+turn at each concurrency level (a warm-up first, not counted). It prints, per target and level,
+requests/s, latency p50/p95/p99, errors (non-2xx, timeouts, socket errors), then the ratio of match
+throughput to the floor's, and after each match run the number of decisions logged against the
+number of answers (every answered decision must be in the table once the server has stopped).
+
+Targets on a 2-core machine: match throughput at least 50% of the floor's, p99 under 50 ms at 64
+concurrent connections, zero errors.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# Run as a script, this file's directory comes first on sys.path, and its name would shadow the
+# standard library's `http` package for everything imported below (uvicorn, urllib, httpx).
+_HERE = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
+ROOT = _HERE.parent
+sys.path.insert(0, str(ROOT))
+
+import argparse
+import json
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import yaml
+
+PYTHON = sys.executable
+AS_OF = "2025-06-30"
+
+WRK_SCRIPT = r"""
+-- Requests are formatted once per thread; each thread starts at its own offset in the profiles.
+local requests = {}
+local n = 0
+init = function(args)
+  for line in io.lines(args[1]) do
+    requests[#requests + 1] = wrk.format("POST", nil, {["Content-Type"] = "application/json"}, line)
+  end
+  n = math.random(#requests)
+end
+request = function()
+  n = n % #requests + 1
+  return requests[n]
+end
+done = function(summary, latency, _)
+  local e = summary.errors
+  io.write(string.format(
+    '{"requests":%d,"duration_us":%d,"connect":%d,"read":%d,"write":%d,"status":%d,"timeout":%d,' ..
+    '"p50":%d,"p95":%d,"p99":%d,"max":%d}\n',
+    summary.requests, summary.duration, e.connect, e.read, e.write, e.status, e.timeout,
+    latency:percentile(50), latency:percentile(95), latency:percentile(99), latency.max))
+end
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def app_env(database_url: str, **extra: str) -> dict[str, str]:
+    env = {**os.environ, "APP_DATABASE_URL": database_url, "APP_RULES_DIR": str(ROOT / "rules"),
+           "APP_SEEDS_FILE": str(ROOT / "seeds" / "companies.yaml"), "APP_LOG_LEVEL": "INFO",
+           # On, so its cost is measured, but out of reach: wrk is one client from one address.
+           "APP_RATE_LIMIT": "100000000", **extra}
+    env.pop("DATABASE_URL", None)
+    return env
+
+
+@contextmanager
+def database(kind: str, directory: Path, postgres_url: str) -> Iterator[str]:
+    """A fresh database, migrated and seeded: an SQLite file, or a PostgreSQL database dropped afterwards."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    if kind == "sqlite":
+        url = f"sqlite:///{directory / 'bench.db'}"
+        name = None
+        admin = None
+    else:
+        server = make_url(postgres_url)
+        name = f"huiqi_bench_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+        admin = create_engine(server, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        url = server.set(database=name).render_as_string(hide_password=False)
+    try:
+        env = app_env(url)
+        subprocess.run([PYTHON, "-m", "alembic", "upgrade", "head"], cwd=ROOT, env=env, check=True,
+                       capture_output=True)
+        subprocess.run([PYTHON, "-m", "app", "seed"], cwd=ROOT, env=env, check=True, capture_output=True)
+        yield url
+    finally:
+        if admin is not None:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            admin.dispose()
+
+
+def postgres_reachable(url: str) -> bool:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url, connect_args={"connect_timeout": 3})
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        return True
+    except Exception:  # noqa: BLE001  (any failure: skip the PostgreSQL target)
+        return False
+    finally:
+        engine.dispose()
+
+
+@contextmanager
+def server(target: str, env: dict[str, str], *, workers: int, log: Path) -> Iterator[tuple[str, int]]:
+    """uvicorn as in production; yields the base URL and its pid once it answers; stops it gracefully."""
+    port = free_port()
+    command = [PYTHON, "-m", "uvicorn", target, "--host", "127.0.0.1", "--port", str(port),
+               "--workers", str(workers), "--no-access-log", "--log-level", "warning"]
+    if target.startswith("app.main"):
+        command.insert(4, "--factory")
+    with log.open("w") as out:
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+        base = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    with urllib.request.urlopen(f"{base}/healthz", timeout=1) as response:
+                        if response.status == 200:
+                            break
+                except OSError:
+                    pass
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"{target} did not start:\n{log.read_text()}")
+                time.sleep(0.2)
+            time.sleep(1.0)  # let every worker finish its start-up
+            yield base, process.pid
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) of `pid` and its descendants so far: the server's own cost, whatever else
+    the machine is running."""
+    total, todo = 0.0, [pid]
+    tick = os.sysconf("SC_CLK_TCK")
+    while todo:
+        current = todo.pop()
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+            for task in Path(f"/proc/{current}/task").iterdir():
+                todo.extend(int(child) for child in (task / "children").read_text().split())
+        except (OSError, IndexError, ValueError):
+            continue
+    return total
+
+
+def wrk(url: str, *, concurrency: int, seconds: float, script: Path, bodies: Path) -> dict[str, Any]:
+    threads = min(concurrency, 2)
+    result = subprocess.run(
+        ["wrk", "-t", str(threads), "-c", str(concurrency), "-d", f"{max(1, round(seconds))}s", "--timeout", "5s",
+         "-s", str(script), url, "--", str(bodies)],
+        capture_output=True, text=True, check=True,
+    )
+    stats = json.loads(result.stdout.strip().splitlines()[-1])
+    stats["rps"] = stats["requests"] / (stats["duration_us"] / 1e6)
+    stats["errors"] = sum(stats[k] for k in ("connect", "read", "write", "status", "timeout"))
+    return stats
+
+
+def answer_body(base: str, profile_line: bytes) -> bytes:
+    request = urllib.request.Request(f"{base}/v1/match", data=profile_line,
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return response.read()
+
+
+def count_decisions(url: str) -> int:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return int(conn.execute(text("SELECT count(*) FROM decision")).scalar_one())
+    finally:
+        engine.dispose()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--duration", type=float, default=10.0, help="seconds measured per level")
+    parser.add_argument("--warmup", type=float, default=2.0, help="seconds of warm-up per level, not counted")
+    parser.add_argument("--concurrency", default="1,16,64")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--backends", default="sqlite,postgres")
+    parser.add_argument("--postgres-url", default=os.environ.get(
+        "BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"))
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        print("wrk is not installed: `make bench-http` installs Debian's package", file=sys.stderr)
+        return 2
+    levels = [int(c) for c in args.concurrency.split(",")]
+    backends = [b for b in args.backends.split(",") if b]
+
+    directory = Path(tempfile.mkdtemp(prefix="huiqi-bench-http-"))
+    script = directory / "match.lua"
+    script.write_text(WRK_SCRIPT)
+    seeds = yaml.safe_load((ROOT / "seeds" / "companies.yaml").read_text(encoding="utf-8"))["companies"]
+    lines = [json.dumps({"profile": {k: v for k, v in c.items() if k != "key"}, "as_of": AS_OF},
+                        ensure_ascii=False, default=str) for c in seeds]
+    bodies = directory / "bodies.jsonl"
+    bodies.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    print(f"{os.cpu_count()} CPUs; uvicorn --workers {args.workers}; wrk in its own process; "
+          f"{args.duration:g} s per level after {args.warmup:g} s warm-up; {len(lines)} seed profiles")
+    header = (f"{'target':<16} {'conns':>5} {'req/s':>8} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} {'errors':>6} "
+              f"{'server CPU ms/req':>17}")
+    results: dict[tuple[str, int], dict[str, Any]] = {}
+    answered: dict[str, int] = {}
+
+    def run(name: str, base: str, pid: int) -> None:
+        for level in levels:
+            warm = wrk(f"{base}/v1/match", concurrency=level, seconds=args.warmup, script=script, bodies=bodies)
+            answered[name] = answered.get(name, 0) + warm["requests"] - warm["status"]
+            cpu = tree_cpu_seconds(pid)
+            stats = wrk(f"{base}/v1/match", concurrency=level, seconds=args.duration, script=script, bodies=bodies)
+            stats["cpu_ms"] = (tree_cpu_seconds(pid) - cpu) * 1000 / max(stats["requests"], 1)
+            results[(name, level)] = stats
+            answered[name] += stats["requests"] - stats["status"]
+            print(f"{name:<16} {level:>5} {stats['rps']:>8.0f} {stats['p50'] / 1000:>7.2f} "
+                  f"{stats['p95'] / 1000:>7.2f} {stats['p99'] / 1000:>7.2f} {stats['errors']:>6} "
+                  f"{stats['cpu_ms']:>17.3f}", flush=True)
+
+    try:
+        targets: list[tuple[str, str | None]] = [("match sqlite", "sqlite")] if "sqlite" in backends else []
+        if "postgres" in backends:
+            if postgres_reachable(args.postgres_url):
+                targets.append(("match postgres", "postgres"))
+            else:
+                print(f"(PostgreSQL not reachable at {args.postgres_url}: that target is skipped)")
+        # The floor answers with the bytes the service sends for the first seed profile.
+        with database("sqlite", directory, args.postgres_url) as url, \
+                server("app.main:create_app", app_env(url), workers=1, log=directory / "answer.log") as (base, _):
+            body_file = directory / "answer.json"
+            body_file.write_bytes(answer_body(base, lines[0].encode()))
+        print(f"answer body: {body_file.stat().st_size:,} bytes; request bodies: "
+              f"{min(map(len, lines))}-{max(map(len, lines))} bytes\n")
+        print(header)
+        print("-" * len(header))
+        with server("bench.bare_app:app", {**os.environ, "BENCH_BARE_BODY": str(body_file)},
+                    workers=args.workers, log=directory / "bare.log") as (base, pid):
+            run("bare (floor)", base, pid)
+        logged: dict[str, tuple[int, int]] = {}
+        for name, kind in targets:
+            sub = directory / kind
+            sub.mkdir(exist_ok=True)
+            with database(kind, sub, args.postgres_url) as url:
+                with server("app.main:create_app", app_env(url), workers=args.workers,
+                            log=sub / "server.log") as (base, pid):
+                    run(name, base, pid)
+                # The server has stopped: every decision answered with 200 must be in the table.
+                logged[name] = count_decisions(url)
+        print()
+        for name, _ in targets:
+            ratios = ", ".join(
+                f"c={level}: {results[(name, level)]['rps'] / results[('bare (floor)', level)]['rps']:.0%}"
+                for level in levels)
+            print(f"{name}: throughput / floor  {ratios}")
+        for name, rows in logged.items():
+            # wrk counts the answers it read; requests still in flight when it stops (at most one per
+            # connection) are answered and logged too, uncounted.
+            print(f"{name}: {rows:,} decisions logged for {answered[name]:,} answers counted by wrk "
+                  f"({'ok' if rows >= answered[name] else 'MISSING ' + str(answered[name] - rows)})")
+        print("\nTargets: match >= 50% of the floor; p99 < 50 ms at 64 connections; zero errors.")
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
