@@ -104,7 +104,12 @@ def new_page(browser: Any, server: str) -> Iterator[Any]:
                                       viewport={"width": 1200, "height": 900}, accept_downloads=True)
         context.set_default_timeout(10_000)
         contexts.append(context)
-        return context.new_page()
+        page = context.new_page()
+        # Content-Security-Policy violations the page reports; assert_accessible fails on any.
+        page.csp_violations = []
+        page.on("console", lambda message: "Content Security Policy" in message.text
+                and page.csp_violations.append(message.text))
+        return page
 
     yield make
     for context in contexts:
@@ -117,8 +122,11 @@ def screenshot(page: Any, name: str) -> None:
 
 
 def assert_accessible(page: Any) -> None:
-    """Run axe-core in the page; fail on serious or critical violations."""
-    page.add_script_tag(path=str(AXE))
+    """Run axe-core in the page; fail on serious or critical violations, and on any Content-Security-
+    Policy violation. The pages' CSP allows only same-origin scripts, so axe is served from a
+    same-origin URL that Playwright answers rather than inlined."""
+    page.route("**/__axe.min.js", lambda route: route.fulfill(path=str(AXE), content_type="text/javascript"))
+    page.add_script_tag(url="/__axe.min.js")
     violations = page.evaluate("""async () => {
         const result = await axe.run(document, {resultTypes: ["violations"]});
         return result.violations
@@ -127,3 +135,4 @@ def assert_accessible(page: Any) -> None:
                         nodes: v.nodes.slice(0, 3).map(n => n.target.join(" "))}));
     }""")
     assert not violations, violations
+    assert not page.csp_violations, page.csp_violations

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from sqlalchemy import create_engine, insert
 
-from tests.browser.conftest import AXE, ROOT, screenshot
+from tests.browser.conftest import ROOT, assert_accessible, screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -48,37 +48,6 @@ def official(server: str, tmp_path_factory: pytest.TempPathFactory) -> str:
     return USERNAME
 
 
-def assert_accessible(page: Any) -> None:
-    """axe-core in the page, failing on serious or critical violations, and no Content-Security-Policy
-    violation. The shared helper inlines axe, which the pages' CSP (script-src 'self') blocks, so axe
-    is served from a same-origin URL that Playwright answers."""
-    page.route("**/__axe.min.js", lambda route: route.fulfill(path=str(AXE), content_type="text/javascript"))
-    page.add_script_tag(url="/__axe.min.js")
-    violations = page.evaluate("""async () => {
-        const result = await axe.run(document, {resultTypes: ["violations"]});
-        return result.violations
-            .filter(v => v.impact === "serious" || v.impact === "critical")
-            .map(v => ({id: v.id, impact: v.impact, help: v.help,
-                        nodes: v.nodes.slice(0, 3).map(n => n.target.join(" "))}));
-    }""")
-    assert not violations, violations
-    assert not page.csp_violations, page.csp_violations
-
-
-@pytest.fixture
-def console_page(new_page: Any) -> Any:
-    """new_page(…), recording Content-Security-Policy violations the page reports on its console."""
-
-    def make(**kwargs: Any) -> Any:
-        page = new_page(**kwargs)
-        page.csp_violations = []
-        page.on("console", lambda message: "Content Security Policy" in message.text
-                and page.csp_violations.append(message.text))
-        return page
-
-    return make
-
-
 def sign_in(page: Any, next_path: str = "/console") -> None:
     page.goto(next_path)
     page.wait_for_url("**/console/sign-in**")
@@ -87,8 +56,8 @@ def sign_in(page: Any, next_path: str = "/console") -> None:
     page.locator("form button[type=submit]").click()
 
 
-def test_an_official_reviews_a_policy_a_draft_and_decisions(console_page: Any, official: str) -> None:
-    page = console_page(locale="zh-CN")
+def test_an_official_reviews_a_policy_a_draft_and_decisions(new_page: Any, official: str) -> None:
+    page = new_page(locale="zh-CN")
     page.goto("/console/policies")
     page.wait_for_url("**/console/sign-in**")
     assert page.get_by_role("heading", level=1).inner_text() == "工作人员登录"
@@ -162,9 +131,9 @@ def test_an_official_reviews_a_policy_a_draft_and_decisions(console_page: Any, o
 
 
 @pytest.mark.parametrize("javascript", [True, False], ids=["js", "no-js"])
-def test_the_console_works_in_english_with_or_without_javascript(console_page: Any, official: str,
+def test_the_console_works_in_english_with_or_without_javascript(new_page: Any, official: str,
                                                                  javascript: bool) -> None:
-    page = console_page(locale="en-GB", javascript=javascript)
+    page = new_page(locale="en-GB", javascript=javascript)
     check = assert_accessible if javascript else (lambda page: None)  # axe needs scripts
     sign_in(page, "/console/reach")
     page.wait_for_url("**/console/reach")
