@@ -14,9 +14,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /srv/huiqi
 
-# Dependencies first (cached until the lock changes), pinned and verified by hash.
-COPY requirements.lock ./
-RUN pip install --require-hashes -r requirements.lock
+# Dependencies first (cached until the lock changes), pinned and verified by hash. The production lock
+# leaves out the test tools (pytest, playwright, schemathesis) that requirements.lock adds.
+COPY requirements-prod.lock ./
+RUN pip install --require-hashes -r requirements-prod.lock
 
 RUN groupadd --system huiqi && useradd --system --gid huiqi --home-dir /srv/huiqi --no-create-home huiqi
 
