@@ -7,7 +7,7 @@ PORT ?= 8000
 # database there (tests/conftest.py), so the `test` database itself is only used to connect.
 TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-.PHONY: install browser-deps run migrate seed test test-sqlite test-postgres check bench-engine clean
+.PHONY: install browser-deps run migrate seed test test-sqlite test-postgres check bench-engine bench-http bench-memory bench-registry clean
 
 $(BIN)/.installed: pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -56,6 +56,21 @@ test: test-sqlite test-postgres
 
 bench-engine: install
 	$(BIN)/python bench/engine.py
+
+# HTTP benchmark (bench/http.py): uvicorn with 2 workers against a bare FastAPI floor, wrk from Debian's
+# package as the load generator; SQLite, and PostgreSQL on TEST_POSTGRES_URL's server when it answers.
+bench-http: install
+	command -v wrk >/dev/null || (apt-get update && apt-get install -y wrk)
+	$(BIN)/python bench/http.py --postgres-url '$(TEST_POSTGRES_URL)' $(BENCH_ARGS)
+
+# Peak RSS of one worker: the catalogue, and 10,000 synthetic rules, against bare Python + FastAPI.
+bench-memory: install
+	$(BIN)/python bench/memory.py $(BENCH_ARGS)
+
+# A million companies on SQLite and on PostgreSQL (a database it creates and drops on TEST_POSTGRES_URL's
+# server); about ten minutes. BENCH_ARGS="--companies 100000" for a quick run.
+bench-registry: install
+	$(BIN)/python bench/registry.py --postgres-url '$(TEST_POSTGRES_URL)' $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

@@ -157,6 +157,13 @@ def rule_condition(table: Table, rule: Rule, tables: Tables, *, as_of: date) -> 
     return and_(region, *(compiler.compile(criterion.node) for criterion in rule.criteria))
 
 
+def region_prefilter(table: Table, codes: list[str], tables: Tables) -> ColumnElement[bool]:
+    """Companies registered within any of `codes`, as plain equalities on region_l1..3 that the indexes
+    on region_l1 and region_l2 serve (`within` wraps the column in coalesce, which no index serves).
+    Only for narrowing a scan: unlike `within`, it is NULL rather than FALSE for a missing level."""
+    return or_(*(table.c[f"region_l{region_depth(code, tables)}"] == code for code in codes))
+
+
 def rule_status(table: Table, rule: Rule, tables: Tables, *, as_of: date) -> ColumnElement[str]:
     condition = rule_condition(table, rule, tables, as_of=as_of)
     return case((condition, literal(ELIGIBLE)), (not_(condition), literal(INELIGIBLE)), else_=literal(NEEDS_INFO))

@@ -85,6 +85,28 @@ def test_a_draft_rule_shows_who_gains_and_who_loses(app: FastAPI, stored: dict) 
     assert impact.before.get("eligible", 0) - impact.after.get("eligible", 0) == len(lost) - len(gained)
 
 
+@pytest.mark.parametrize("region", ['["440300"]', '["320000", "440300"]', '["320583"]'])
+def test_a_draft_moved_to_other_regions_counts_every_company(app: FastAPI, stored: dict, region: str) -> None:
+    # impact() evaluates only the companies inside either version's regions and counts the rest:
+    # moving a measure must still show who gains (the new region) and who loses (the old one).
+    ruleset = app.state.ruleset
+    current = ruleset.rules["js-sumao-loan"]
+    text = current.source_text.replace('region: ["320000"]', f"region: {region}", 1)
+    assert text != current.source_text
+    draft = compile_rule(text, current.file_name, tables=ruleset.tables)
+    as_of = DATES[1]
+    before = python_statuses(app, current, stored, as_of)
+    after = python_statuses(app, draft, stored, as_of)
+    with app.state.session_factory() as session:
+        impact = registry.impact(session, draft, ruleset, as_of=as_of)
+    assert impact.companies == len(stored)
+    assert {c["company_id"]: (c["before"], c["after"]) for c in impact.changes} == {
+        cid: (before[cid], after[cid]) for cid in stored if before[cid] != after[cid]}
+    for status in ("eligible", "needs_info", "ineligible"):
+        assert impact.before.get(status, 0) == list(before.values()).count(status)
+        assert impact.after.get(status, 0) == list(after.values()).count(status)
+
+
 AGE_RULE = """\
 id: age-rule
 title: {zh: 年限, en: age}
