@@ -35,7 +35,7 @@ class Settings(BaseSettings):
     # Decision log (app/matching/writer.py): answers are logged by one background thread, in batches of
     # up to `decision_batch_size` rows per transaction. When `decision_queue_size` rows are waiting, a
     # request waits up to `decision_queue_wait_seconds` for room, then writes its row itself.
-    decision_queue_size: int = Field(default=10_000, gt=0)
+    decision_queue_size: int = Field(default=1_000, gt=0)  # a row is ~25 KB: the queue holds at most ~25 MB
     decision_batch_size: int = Field(default=500, gt=0)
     decision_queue_wait_seconds: float = Field(default=0.1, ge=0)
     # At shutdown, how long the writer keeps trying to flush (say, while the database is down).

@@ -43,7 +43,7 @@ _STOP = object()
 class DecisionWriter:
     """A bounded queue of decision rows (dicts of the `decision` table's columns) and its writer thread."""
 
-    def __init__(self, engine: Engine, *, queue_size: int = 10_000, batch_size: int = 500,
+    def __init__(self, engine: Engine, *, queue_size: int = 1_000, batch_size: int = 500,
                  put_timeout: float = 0.1, flush_timeout: float = 30.0) -> None:
         self.engine = engine
         self.batch_size = batch_size
@@ -123,10 +123,12 @@ class DecisionWriter:
         if not self._thread.is_alive():
             return
         self._closing_deadline = time.monotonic() + timeout
+        with self._lock:
+            queued = self._enqueued - self._done
         self._queue.put(_STOP)  # the thread is draining: room appears
         self._thread.join(timeout + 5)
         log.info("decision writer stopped", extra={"fields": {
-            "message": "decision writer stopped", "written": self.written,
+            "message": "decision writer stopped", "queued_at_close": queued, "written": self.written,
             "written_directly": self.written_directly, "lost": self.lost}})
 
     # -- the thread --------------------------------------------------------------------------------
