@@ -107,7 +107,7 @@ def child(case: str, database_url: str, rules_dir: str, bodies_file: str, reques
         import uvicorn  # noqa: F401  (a worker imports it)
 
         fastapi.FastAPI()
-        print(json.dumps({**memory_kib(), "seconds": time.perf_counter() - started, "rules": 0}))
+        print(json.dumps({**memory_kib(), "seconds": time.perf_counter() - started, "rules": 0, "answer_kib": 0}))
         return
     from app.main import create_app
     from app.settings import Settings
@@ -125,13 +125,25 @@ def child(case: str, database_url: str, rules_dir: str, bodies_file: str, reques
             return len(app.state.ruleset.rules), loaded
 
     rules, loaded = asyncio.run(run())
-    print(json.dumps({**memory_kib(), "seconds": loaded, "rules": rules}))
+    measured = memory_kib()  # before the sample answer below, which loads the rule set again
+    from datetime import date
+
+    from app.engine import load_ruleset
+    from app.matching import service
+    from app.matching.schemas import MatchRequest
+
+    sample = MatchRequest.model_validate_json(bodies[0])
+    answer, _, _ = service.decide_json(load_ruleset(Path(rules_dir)), sample.profile, as_of=date(2025, 6, 30))
+    print(json.dumps({**measured, "seconds": loaded, "rules": rules, "answer_kib": len(answer) / 1024}))
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rules", type=int, default=10_000, help="synthetic rules in the second case")
     parser.add_argument("--requests", type=int, default=2_000, help="matches answered before measuring")
+    parser.add_argument("--synthetic-requests", type=int, default=50,
+                        help="matches answered on the synthetic set (each answer lists every rule in force: "
+                             "with 10,000 rules an answer is megabytes and takes a good part of a second)")
     parser.add_argument("--child", nargs=5, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -165,20 +177,22 @@ def main() -> int:
             command.upgrade(config, "head")
             return url
 
-        cases = [("baseline", "python + fastapi + uvicorn", "", "", seed_bodies),
-                 ("service", "catalogue (rules/)", database("catalogue.db"), str(ROOT / "rules"), seed_bodies),
+        cases = [("baseline", "python + fastapi + uvicorn", "", "", seed_bodies, 0),
+                 ("service", "catalogue (rules/)", database("catalogue.db"), str(ROOT / "rules"), seed_bodies,
+                  args.requests),
                  ("service", f"{args.rules:,} synthetic rules", database("synthetic.db"), str(synthetic_dir),
-                  synthetic_bodies)]
-        print(f"one worker process each; {args.requests:,} matches answered before measuring; "
-              f"Python {sys.version.split()[0]}")
-        header = f"{'case':<28} {'rules':>7} {'start s':>8} {'peak RSS MiB':>13} {'RSS MiB':>8} {'peak / baseline':>16}"
+                  synthetic_bodies, args.synthetic_requests)]
+        print(f"one worker process each; then {args.requests:,} matches answered on the catalogue, "
+              f"{args.synthetic_requests:,} on the synthetic set, before measuring; Python {sys.version.split()[0]}")
+        header = (f"{'case':<28} {'rules':>7} {'start s':>8} {'answer KiB':>10} {'peak RSS MiB':>13} {'RSS MiB':>8} "
+                  f"{'peak / baseline':>16}")
         print(header)
         print("-" * len(header))
         baseline = None
-        for case, label, url, rules_dir, bodies in cases:
+        for case, label, url, rules_dir, bodies, requests in cases:
             result = subprocess.run(
                 [sys.executable, __file__, "--child", case, url or "-", rules_dir or "-", str(bodies),
-                 str(args.requests)], capture_output=True, text=True, cwd=ROOT, check=False,
+                 str(requests)], capture_output=True, text=True, cwd=ROOT, check=False,
                 env={**os.environ, "APP_LOG_LEVEL": "WARNING"},
             )
             if result.returncode != 0:
@@ -187,7 +201,8 @@ def main() -> int:
             measured = json.loads(result.stdout.strip().splitlines()[-1])
             peak, rss = measured["VmHWM"] / 1024, measured["VmRSS"] / 1024
             baseline = baseline or peak
-            print(f"{label:<28} {measured['rules']:>7,} {measured['seconds']:>8.1f} {peak:>13.1f} {rss:>8.1f} "
+            print(f"{label:<28} {measured['rules']:>7,} {measured['seconds']:>8.1f} {measured['answer_kib']:>10,.0f} "
+                  f"{peak:>13.1f} {rss:>8.1f} "
                   f"{peak / baseline:>8.1f}x +{peak - baseline:>5.0f}")
     finally:
         shutil.rmtree(directory, ignore_errors=True)
