@@ -84,6 +84,9 @@ def list_versions(session: Session, policy_id: str) -> list[RuleVersion]:
     ))
 
 
+_VERSION_BATCH = 500  # rows per INSERT: 2,500 bound values, well under SQLite's limit
+
+
 def record_rule_versions(session: Session, ruleset: RuleSet, *, now: datetime | None = None) -> int:
     """Store each rule's text under its version unless already stored; never rewrite a stored version.
 
@@ -92,11 +95,13 @@ def record_rule_versions(session: Session, ruleset: RuleSet, *, now: datetime | 
     now = now or datetime.now(UTC)
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     new = 0
-    for rule in ruleset.rules.values():
-        statement = insert(RuleVersion).values(
-            rule_id=rule.id, version=rule.version, file_name=rule.file_name, content=rule.source_text,
-            first_seen_at=now,
-        ).on_conflict_do_nothing(index_elements=["rule_id", "version"]).returning(RuleVersion.id)
+    rules = list(ruleset.rules.values())
+    for start in range(0, len(rules), _VERSION_BATCH):  # multi-row inserts: 10,000 rules start in seconds
+        statement = insert(RuleVersion).values([
+            {"rule_id": rule.id, "version": rule.version, "file_name": rule.file_name,
+             "content": rule.source_text, "first_seen_at": now}
+            for rule in rules[start:start + _VERSION_BATCH]
+        ]).on_conflict_do_nothing(index_elements=["rule_id", "version"]).returning(RuleVersion.id)
         # RETURNING, not rowcount: psycopg reports -1 for an INSERT … ON CONFLICT run through the ORM.
         new += len(session.execute(statement).all())
     return new
