@@ -37,10 +37,8 @@ import argparse
 import json
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
-import time
 import urllib.request
 import uuid
 from collections.abc import Iterator
@@ -48,6 +46,8 @@ from contextlib import contextmanager
 from typing import Any
 
 import yaml
+
+from tests.servers import uvicorn_process  # noqa: E402
 
 PYTHON = sys.executable
 AS_OF = "2025-06-30"
@@ -75,12 +75,6 @@ done = function(summary, latency, _)
     latency:percentile(50), latency:percentile(95), latency:percentile(99), latency.max))
 end
 """
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def app_env(database_url: str, **extra: str) -> dict[str, str]:
@@ -139,35 +133,9 @@ def postgres_reachable(url: str) -> bool:
 @contextmanager
 def server(target: str, env: dict[str, str], *, workers: int, log: Path) -> Iterator[tuple[str, int]]:
     """uvicorn as in production; yields the base URL and its pid once it answers; stops it gracefully."""
-    port = free_port()
-    command = [PYTHON, "-m", "uvicorn", target, "--host", "127.0.0.1", "--port", str(port),
-               "--workers", str(workers), "--no-access-log", "--log-level", "warning"]
-    if target.startswith("app.main"):
-        command.insert(4, "--factory")
-    with log.open("w") as out:
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-        base = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    with urllib.request.urlopen(f"{base}/healthz", timeout=1) as response:
-                        if response.status == 200:
-                            break
-                except OSError:
-                    pass
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"{target} did not start:\n{log.read_text()}")
-                time.sleep(0.2)
-            time.sleep(1.0)  # let every worker finish its start-up
-            yield base, process.pid
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+    with uvicorn_process(target, env, log, workers=workers, ready_path="/healthz",
+                         extra_args=("--log-level", "warning")) as (process, base):
+        yield base, process.pid
 
 
 def tree_cpu_seconds(pid: int) -> float:

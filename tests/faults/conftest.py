@@ -5,12 +5,9 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
-import sys
 import threading
 import time
-import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -25,17 +22,12 @@ from alembic import command
 from sqlalchemy import create_engine, text
 
 from tests.conftest import ROOT, alembic_config, scratch_database
+from tests.servers import uvicorn_process
 
 SEEDS = [
     {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in entry.items() if k != "key"}
     for entry in yaml.safe_load((ROOT / "seeds" / "companies.yaml").read_text(encoding="utf-8"))["companies"]
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass
@@ -72,38 +64,9 @@ def serve(database_url: str, directory: Path, *, workers: int = 1, **settings: s
            "APP_SEEDS_FILE": str(ROOT / "seeds" / "companies.yaml"), "APP_RATE_LIMIT": "0",
            "APP_LOG_LEVEL": "WARNING", **{f"APP_{k.upper()}": v for k, v in settings.items()}}
     env.pop("DATABASE_URL", None)
-    port = free_port()
-    log = directory / f"uvicorn-{port}.log"
-    command_line = [sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory", "--host", "127.0.0.1",
-                    "--port", str(port), "--no-access-log"]
-    if workers > 1:
-        command_line += ["--workers", str(workers)]
-    with log.open("wb") as out:
-        process = subprocess.Popen(command_line, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-    server = Server(process, f"http://127.0.0.1:{port}", log)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{server.base}/readyz", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the service did not start:\n{server.output()}")
-            time.sleep(0.2)
-        if workers > 1:
-            time.sleep(1.5)  # the other workers
-        yield server
-    finally:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+    log = directory / f"uvicorn-{uuid.uuid4().hex[:8]}.log"
+    with uvicorn_process("app.main:create_app", env, log, workers=workers) as (process, base):
+        yield Server(process, base, log)
 
 
 @pytest.fixture

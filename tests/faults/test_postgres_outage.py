@@ -24,7 +24,8 @@ import pytest
 from alembic import command
 
 from tests.conftest import alembic_config
-from tests.faults.conftest import SEEDS, Load, decision_ids, free_port, make_key, rows, serve
+from tests.faults.conftest import SEEDS, Load, decision_ids, make_key, rows, serve
+from tests.servers import free_port
 
 PG_BIN = Path(os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin"))
 
