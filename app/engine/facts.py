@@ -39,25 +39,22 @@ class FactSpec:
     unit: str | None = None
     values: tuple[str, ...] | None = None
     vocabulary: str | None = None  # which label table names its values
-    inputs: tuple[str, ...] = ()  # the profile fields it is read or derived from
 
 
-def _number(name: str, unit: str, inputs: tuple[str, ...] | None = None) -> FactSpec:
-    return FactSpec(name, "number", unit=unit, inputs=inputs or (name,))
+def _number(name: str, unit: str) -> FactSpec:
+    return FactSpec(name, "number", unit=unit)
 
 
 def fact_specs(tables: Tables) -> dict[str, FactSpec]:
     """Every fact a condition may name."""
     specs = [
-        FactSpec("region", "region", inputs=("region_code",)),
-        FactSpec("industry", "industry", inputs=("industry_code",)),
-        FactSpec("entity_type", "enum", values=ENTITY_TYPES, vocabulary="entity_type", inputs=("entity_type",)),
-        FactSpec("listing_status", "enum", values=LISTING_STATUSES, vocabulary="listing_status",
-                 inputs=("listing_status",)),
-        FactSpec("certifications", "list", values=CERTIFICATIONS, vocabulary="certifications",
-                 inputs=("certifications",)),
-        FactSpec("clusters", "list", values=tuple(tables.clusters), vocabulary="clusters", inputs=("clusters",)),
-        FactSpec("activities", "list", values=ACTIVITIES, vocabulary="activities", inputs=("activities",)),
+        FactSpec("region", "region"),
+        FactSpec("industry", "industry"),
+        FactSpec("entity_type", "enum", values=ENTITY_TYPES, vocabulary="entity_type"),
+        FactSpec("listing_status", "enum", values=LISTING_STATUSES, vocabulary="listing_status"),
+        FactSpec("certifications", "list", values=CERTIFICATIONS, vocabulary="certifications"),
+        FactSpec("clusters", "list", values=tuple(tables.clusters), vocabulary="clusters"),
+        FactSpec("activities", "list", values=ACTIVITIES, vocabulary="activities"),
         _number("employees", "persons"),
         _number("rd_staff", "persons"),
         _number("invention_patents", "count"),
@@ -66,20 +63,17 @@ def fact_specs(tables: Tables) -> dict[str, FactSpec]:
             for name in ("annual_revenue", "main_business_revenue", "total_assets", "rd_expense",
                          "export_revenue", "import_value", "valuation")
         ),
-        _number("company_age_years", "years", ("founded_on",)),
-        FactSpec("size_class", "enum", values=SIZE_CLASSES, vocabulary="size_class",
-                 inputs=("industry_code", "employees", "annual_revenue", "main_business_revenue", "total_assets")),
-        FactSpec("industry_group", "enum", values=INDUSTRY_GROUPS, vocabulary="industry_group",
-                 inputs=("industry_code",)),
-        FactSpec("above_designated_size", "bool",
-                 inputs=("industry_code", "main_business_revenue", "annual_revenue")),
-        FactSpec("above_quota", "bool", inputs=("industry_code", "main_business_revenue", "annual_revenue")),
-        _number("designated_size_line", "yuan", ("industry_code",)),
-        _number("rd_intensity", "ratio", ("rd_expense", "annual_revenue")),
-        _number("rd_staff_share", "ratio", ("rd_staff", "employees")),
-        _number("export_share", "ratio", ("export_revenue", "annual_revenue")),
-        _number("main_business_share", "ratio", ("main_business_revenue", "annual_revenue")),
-        _number("domestic_revenue", "yuan", ("annual_revenue", "export_revenue")),
+        _number("company_age_years", "years"),
+        FactSpec("size_class", "enum", values=SIZE_CLASSES, vocabulary="size_class"),
+        FactSpec("industry_group", "enum", values=INDUSTRY_GROUPS, vocabulary="industry_group"),
+        FactSpec("above_designated_size", "bool"),
+        FactSpec("above_quota", "bool"),
+        _number("designated_size_line", "yuan"),
+        _number("rd_intensity", "ratio"),
+        _number("rd_staff_share", "ratio"),
+        _number("export_share", "ratio"),
+        _number("main_business_share", "ratio"),
+        _number("domestic_revenue", "yuan"),
     ]
     return {spec.name: spec for spec in specs}
 
@@ -91,9 +85,6 @@ RATIOS = {
     "export_share": ("export_revenue", "annual_revenue"),
     "main_business_share": ("main_business_revenue", "annual_revenue"),
 }
-
-# The fields that size class, 规上 and 限上 read; the revenue figure is chosen per industry group.
-_METRIC_FIELDS = {"employees": "employees", "total_assets": "total_assets"}
 
 
 def _ratio(numerator: float | None, denominator: float | None) -> float | None:

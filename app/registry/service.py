@@ -16,7 +16,7 @@ from app.db.models import Company, CompanyFact
 from app.engine import Profile, Rule, RuleSet
 from app.engine.tables import Tables, load_tables
 from app.registry.facts import fact_columns
-from app.registry.sql import ELIGIBLE, INELIGIBLE, NEEDS_INFO, region_prefilter, rule_condition, rule_status
+from app.registry.sql import ELIGIBLE, INELIGIBLE, region_prefilter, rule_condition, rule_status
 
 FACTS = CompanyFact.__table__
 
@@ -164,5 +164,3 @@ def impact(session: Session, draft: Rule, ruleset: RuleSet, *, as_of: date, limi
     changes = [dict(row._mapping) for row in session.execute(changed)]
     return Impact(draft.id, as_of, total, before_counts, after_counts, changes)
 
-
-STATUSES = (ELIGIBLE, NEEDS_INFO, INELIGIBLE)
