@@ -18,9 +18,7 @@ from .expressions import Fact, deciding_leaves, near_miss
 from .facts import RATIOS, derive_facts, missing_inputs
 from .formatting import field_labels, format_fact, format_number
 from .profile import Profile
-from .ruleset import ELIGIBLE, INELIGIBLE, NEEDS_INFO, CompiledCriterion, Rule, RuleSet, PLACEHOLDER
-
-LANGUAGES = ("zh", "en")
+from .ruleset import ELIGIBLE, INELIGIBLE, LANGUAGES, NEEDS_INFO, CompiledCriterion, Rule, RuleSet, Template
 MET, NOT_MET, UNKNOWN = "met", "not_met", "unknown"
 _STATUS_ORDER = {ELIGIBLE: 0, NEEDS_INFO: 1, INELIGIBLE: 2}
 _TRUTH_STATUS = {True: MET, False: NOT_MET, None: UNKNOWN}
@@ -30,6 +28,9 @@ DERIVED_FACTS = (
     "rd_intensity", "rd_staff_share", "export_share", "main_business_share", "domestic_revenue",
     "company_age_years",
 )
+# Bounds the rule set's memory of region criteria as answered (some 500 bytes each): the catalogue
+# in 600 places, or 10,000 rules in 2.
+REGION_CRITERIA_KEPT = 20_000
 _OP_TEXT = {">=": "≥", ">": ">", "<=": "≤", "<": "<", "==": "=", "!=": "≠"}
 
 
@@ -48,61 +49,111 @@ class CriterionResult:
         return data
 
 
+class Reading:
+    """What every result of one evaluation shares: the company's facts, and how a reader sees them
+    (`texts[lang][fact]`, each written on first use, however many explanations quote it)."""
+
+    __slots__ = ("ruleset", "facts", "texts")
+
+    def __init__(self, ruleset: RuleSet, facts: dict[str, Any]) -> None:
+        self.ruleset = ruleset
+        self.facts = facts
+        self.texts = {lang: _FactTexts(ruleset, facts, lang) for lang in LANGUAGES}
+
+
+class _FactTexts(dict[str, str]):
+    """Fact name -> its value as a reader sees it in one language, written on first lookup."""
+
+    __slots__ = ("_ruleset", "_facts", "_lang")
+
+    def __init__(self, ruleset: RuleSet, facts: dict[str, Any], lang: str) -> None:
+        super().__init__()
+        self._ruleset, self._facts, self._lang = ruleset, facts, lang
+
+    def __missing__(self, name: str) -> str:
+        ruleset = self._ruleset
+        text = self[name] = format_fact(ruleset.facts[name], self._facts.get(name), self._lang, ruleset.tables)
+        return text
+
+
 class RuleResult:
     """One rule's answer. Its criteria, gaps and missing fields are worked out on first use."""
 
-    def __init__(self, rule: Rule, status: str, facts: dict[str, Any], ruleset: RuleSet, in_region: bool) -> None:
+    # Lazy attributes by hand: functools.cached_property takes a lock on first use (Python 3.11), and a
+    # result is read once or twice per answer.
+    __slots__ = ("rule", "status", "in_region", "_reading", "_criteria", "_own", "_missing_fields")
+
+    def __init__(self, rule: Rule, status: str, reading: Reading, in_region: bool) -> None:
         self.rule = rule
         self.status = status
-        self._facts = facts
-        self._ruleset = ruleset
+        self._reading = reading
         self.in_region = in_region
+        self._criteria: tuple[CriterionResult, ...] | None = None
+        self._own: tuple[CriterionResult, ...] | None = None
+        self._missing_fields: tuple[str, ...] | None = None
 
     @property
     def policy_id(self) -> str:
         return self.rule.id
 
-    @cached_property
+    @property
     def criteria(self) -> tuple[CriterionResult, ...]:
-        region = self._region_criterion()
-        if not self.in_region:
-            return (region,)
-        return (region, *(self._criterion(criterion) for criterion in self.rule.criteria))
+        """The region criterion first, then the rule's own (not evaluated outside the region)."""
+        if self._criteria is None:
+            self._criteria = (self._region_criterion(), *self._own_criteria)
+        return self._criteria
 
-    @cached_property
+    @property
+    def _own_criteria(self) -> tuple[CriterionResult, ...]:
+        if self._own is None:
+            self._own = tuple(self._criterion(c) for c in self.rule.criteria) if self.in_region else ()
+        return self._own
+
+    @property
     def missing_fields(self) -> tuple[str, ...]:
-        if self.status != NEEDS_INFO:
-            return ()
-        wanted = {name for criterion in self.criteria for name in criterion.missing_fields}
-        return tuple(name for name in PROFILE_FIELDS if name in wanted)
+        if self._missing_fields is None:
+            self._missing_fields = ()
+            if self.status == NEEDS_INFO:
+                wanted = {name for criterion in self._own_criteria for name in criterion.missing_fields}
+                self._missing_fields = tuple(name for name in PROFILE_FIELDS if name in wanted)
+        return self._missing_fields
 
     def to_dict(self) -> dict[str, Any]:
-        criteria = self.criteria if self.in_region else (self._region_criterion(),)
+        """The contract's result: serialise it, do not change it (parts are shared: the title is the
+        rule's own, and the region criterion is kept for the next company registered in the same place)."""
         return {
             "policy_id": self.rule.id,
             "status": self.status,
             "title": self.rule.title,
-            "criteria": [criterion.to_dict() for criterion in criteria],
-            "missing_fields": list(self.missing_fields) if self.status == NEEDS_INFO else [],
+            "criteria": [self._region_dict(), *(criterion.to_dict() for criterion in self._own_criteria)],
+            "missing_fields": list(self.missing_fields),
             "rule_version": self.rule.version,
         }
+
+    def _region_dict(self) -> dict[str, Any]:
+        kept, key = self._reading.ruleset.region_criteria, (self.rule.id, self._reading.facts["region"])
+        criterion = kept.get(key)
+        if criterion is None:
+            if len(kept) >= REGION_CRITERIA_KEPT:
+                kept.clear()
+            criterion = kept[key] = self._region_criterion().to_dict()
+        return criterion
 
     # -- building the explanation ------------------------------------------------------------------
 
     def _region_criterion(self) -> CriterionResult:
-        tables, code = self._ruleset.tables, self._facts["region"]
-        place = {lang: tables.region_name(code, lang) for lang in LANGUAGES}
-        scope = self._ruleset.scope_names(self.rule)
+        texts, scope = self._reading.texts, self.rule.scope_names
+        zh, en = texts["zh"]["region"], texts["en"]["region"]
         if self.in_region:
-            explanation = {"zh": f"注册地{place['zh']}属于本政策适用地区（{scope['zh']}）。",
-                           "en": f"Registered in {place['en']}, within the measure's region ({scope['en']})."}
+            explanation = {"zh": f"注册地{zh}属于本政策适用地区（{scope['zh']}）。",
+                           "en": f"Registered in {en}, within the measure's region ({scope['en']})."}
         else:
-            explanation = {"zh": f"注册地{place['zh']}不在本政策适用地区（{scope['zh']}）内。",
-                           "en": f"Registered in {place['en']}, outside the measure's region ({scope['en']})."}
+            explanation = {"zh": f"注册地{zh}不在本政策适用地区（{scope['zh']}）内。",
+                           "en": f"Registered in {en}, outside the measure's region ({scope['en']})."}
         return CriterionResult("region", MET if self.in_region else NOT_MET, explanation)
 
     def _criterion(self, criterion: CompiledCriterion) -> CriterionResult:
-        truth = criterion.evaluate(self._facts)
+        truth = criterion.evaluate(self._reading.facts)
         status = _TRUTH_STATUS[truth]
         missing: tuple[str, ...] = ()
         gaps: tuple[dict[str, Any], ...] = ()
@@ -110,39 +161,40 @@ class RuleResult:
             missing = self._missing(criterion)
         elif truth is False:
             gaps = self._gaps(criterion)
-        template = getattr(criterion.definition.explain, status)
-        explanation = {lang: self._render(getattr(template, lang), lang, missing) for lang in LANGUAGES}
+        templates = criterion.explain[status]
+        explanation = {lang: self._render(templates[lang], lang, missing) for lang in LANGUAGES}
         return CriterionResult(criterion.id, status, explanation, gaps, missing)
 
     def _leaves(self, criterion: CompiledCriterion, want: bool | None) -> list[tuple[Any, bool]]:
-        return deciding_leaves(criterion.node, self._facts, criterion.subtrees, want)
+        return deciding_leaves(criterion.node, self._reading.facts, criterion.subtrees, want)
 
     def _missing(self, criterion: CompiledCriterion) -> tuple[str, ...]:
-        tables, fields = self._ruleset.tables, []
+        facts, tables, fields = self._reading.facts, self._reading.ruleset.tables, []
         for leaf, _ in self._leaves(criterion, None):
             for operand in _facts_of(leaf):
-                if self._facts.get(operand) is None:
-                    fields.extend(missing_inputs(operand, self._facts, tables))
+                if facts.get(operand) is None:
+                    fields.extend(missing_inputs(operand, facts, tables))
         return tuple(dict.fromkeys(fields))
 
     def _gaps(self, criterion: CompiledCriterion) -> tuple[dict[str, Any], ...]:
         """What it would take: the minimums to reach, where reaching them would meet the criterion."""
-        found = near_miss(criterion.node, self._facts, criterion.subtrees, self.rule.params)
+        found = near_miss(criterion.node, self._reading.facts, criterion.subtrees, self.rule.params)
         if found is None:
             return ()
         return tuple(
             self._gap(leaf.left.name, leaf.op, self.rule.params[leaf.right.name].value)  # type: ignore[union-attr]
             for leaf in found[1]
-            if self._ruleset.facts[leaf.left.name].kind == "number"  # type: ignore[union-attr]
+            if self._reading.ruleset.facts[leaf.left.name].kind == "number"  # type: ignore[union-attr]
         )
 
     def _gap(self, fact: str, op: str, required: float) -> dict[str, Any]:
-        tables, specs = self._ruleset.tables, self._ruleset.facts
-        unit, actual = specs[fact].unit, self._facts.get(fact)
+        reading = self._reading
+        facts, tables, specs = reading.facts, reading.ruleset.tables, reading.ruleset.facts
+        unit, actual = specs[fact].unit, facts.get(fact)
         text = {}
         for lang in LANGUAGES:
             label = _mid_sentence(tables.label("fields", fact, lang), lang)
-            need, has = format_number(required, unit, lang), format_fact(specs[fact], actual, lang, tables)
+            need, has = format_number(required, unit, lang), reading.texts[lang][fact]
             if lang == "zh":
                 text[lang] = f"需要{label}{_OP_TEXT[op]}{need}；目前为{has}"
             else:
@@ -150,10 +202,10 @@ class RuleResult:
         gap: dict[str, Any] = {"fact": fact, "op": op, "required": required, "actual": actual}
         if fact in RATIOS:
             numerator, denominator = RATIOS[fact]
-            base = self._facts.get(denominator)
+            base = facts.get(denominator)
             if base:
                 needed = required * base
-                gap.update(field=numerator, field_required=needed, field_actual=self._facts.get(numerator))
+                gap.update(field=numerator, field_required=needed, field_actual=facts.get(numerator))
                 numerator_unit = specs[numerator].unit
                 for lang in LANGUAGES:
                     label = _mid_sentence(tables.label("fields", numerator, lang), lang)
@@ -162,18 +214,12 @@ class RuleResult:
         gap["text"] = text
         return gap
 
-    def _render(self, template: str, lang: str, missing: tuple[str, ...]) -> str:
-        tables, specs, params = self._ruleset.tables, self._ruleset.facts, self.rule.params
-
-        def value(match: Any) -> str:
-            name = match.group(1)
-            if name == "missing":
-                return field_labels(list(missing), lang, tables)
-            if name in params:
-                return self._ruleset.parameter_text(self.rule, name, lang)
-            return format_fact(specs[name], self._facts.get(name), lang, tables)
-
-        return PLACEHOLDER.sub(value, template)
+    def _render(self, template: Template, lang: str, missing: tuple[str, ...]) -> str:
+        texts = self._reading.texts[lang]
+        if missing:  # only an `unknown` text names {missing}
+            texts = {name: texts[name] for name in template.names if name != "missing"}
+            texts["missing"] = field_labels(list(missing), lang, self._reading.ruleset.tables)
+        return template.render(texts)
 
 
 def _mid_sentence(label: str, lang: str) -> str:
@@ -194,20 +240,21 @@ def _facts_of(leaf: Any) -> Iterator[str]:
 class Decision:
     """The answer for one profile on one date: a result for every rule in force."""
 
-    def __init__(self, ruleset: RuleSet, as_of: date, facts: dict[str, Any], evaluated: list[RuleResult]) -> None:
-        self.ruleset = ruleset
+    def __init__(self, reading: Reading, as_of: date, evaluated: list[RuleResult]) -> None:
+        self.ruleset = reading.ruleset
         self.as_of = as_of
-        self.facts = facts
+        self.facts = reading.facts
+        self._reading = reading
         self._evaluated = evaluated
 
     @cached_property
     def results(self) -> list[RuleResult]:
         """Every rule in force, eligible first, then needs_info, then ineligible; by id within each."""
-        evaluated_ids = {result.rule.id for result in self._evaluated}
+        candidates = set(self.ruleset.candidates(self.facts["region"]))
         outside = [
-            RuleResult(rule, INELIGIBLE, self.facts, self.ruleset, in_region=False)
+            RuleResult(rule, INELIGIBLE, self._reading, in_region=False)
             for rule in self.ruleset.rules.values()
-            if rule.id not in evaluated_ids and rule.in_force(self.as_of)
+            if rule not in candidates and rule.in_force(self.as_of)
         ]
         return sorted(self._evaluated + outside, key=lambda result: (_STATUS_ORDER[result.status], result.rule.id))
 
@@ -240,19 +287,19 @@ def evaluate(ruleset: RuleSet, profile: Profile | dict[str, Any], *, as_of: date
     """Decide every rule in force on `as_of` for one profile."""
     if not isinstance(profile, Profile):
         profile = Profile.model_validate(profile)
-    facts = derive_facts(profile.values(), as_of, ruleset.tables)
+    reading = Reading(ruleset, derive_facts(profile.values(), as_of, ruleset.tables))
     evaluated = [
-        RuleResult(rule, rule.decide(facts), facts, ruleset, in_region=True)
+        RuleResult(rule, rule.decide(reading.facts), reading, in_region=True)
         for rule in ruleset.candidates(profile.region_code)
         if rule.definition.validity is None or rule.in_force(as_of)
     ]
-    return Decision(ruleset, as_of, facts, evaluated)
+    return Decision(reading, as_of, evaluated)
 
 
 def evaluate_rule(ruleset: RuleSet, rule: Rule, profile: Profile, *, as_of: date) -> RuleResult:
     """One rule's answer for one profile (worked examples, draft rules)."""
-    facts = derive_facts(profile.values(), as_of, ruleset.tables)
+    reading = Reading(ruleset, derive_facts(profile.values(), as_of, ruleset.tables))
     in_region = any(code in ruleset.tables.region_ancestors.get(profile.region_code, ())
                     for code in rule.definition.region)
-    status = rule.decide(facts) if in_region else INELIGIBLE
-    return RuleResult(rule, status, facts, ruleset, in_region=in_region)
+    status = rule.decide(reading.facts) if in_region else INELIGIBLE
+    return RuleResult(rule, status, reading, in_region=in_region)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from datetime import date
@@ -26,8 +26,41 @@ from .tables import Tables, load_tables
 from .yamlfile import line_of, load_yaml
 
 ELIGIBLE, NEEDS_INFO, INELIGIBLE = "eligible", "needs_info", "ineligible"
+LANGUAGES = ("zh", "en")
+STATES = ("met", "not_met", "unknown")
 PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 SOURCES_DIR = "sources"
+
+
+@dataclass(frozen=True, slots=True)
+class Template:
+    """An explanation text compiled once into a `str.format_map` string: the parameters' values are
+    written in, and only `{fact}` fields (and `{missing}`) are left to fill in for each company."""
+
+    text: str
+    names: tuple[str, ...]
+
+    @classmethod
+    def compile(cls, text: str, parameter_text: Callable[[str], str | None]) -> Template:
+        pieces = PLACEHOLDER.split(text)  # literal, name, literal, …
+
+        def literal(piece: str) -> str:
+            return piece.replace("{", "{{").replace("}", "}}")
+
+        out, names = [literal(pieces[0])], []
+        for name, after in zip(pieces[1::2], pieces[2::2], strict=True):
+            written = parameter_text(name)
+            if written is None:
+                names.append(name)
+                out.append("{" + name + "}")
+            else:
+                out.append(literal(written))
+            out.append(literal(after))
+        return cls("".join(out), tuple(names))
+
+    def render(self, texts: Mapping[str, str]) -> str:
+        """The text with each `{name}` replaced by `texts[name]`."""
+        return self.text.format_map(texts)
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +71,7 @@ class CompiledCriterion:
     evaluate: Evaluator
     definition: Criterion
     subtrees: dict[int, Evaluator]  # id(sub-tree) -> its closure, to explain without recompiling
+    explain: Mapping[str, Mapping[str, Template]]  # state (met, not_met, unknown) -> language -> text
 
 
 @dataclass(frozen=True, eq=False)
@@ -51,6 +85,7 @@ class Rule:
     definition: RuleDefinition
     criteria: tuple[CompiledCriterion, ...]
     params: Mapping[str, ParamSpec]
+    scope_names: Mapping[str, str]  # language -> the places it covers, as a reader sees them
 
     def in_force(self, as_of: date) -> bool:
         return self.definition.in_force(as_of)
@@ -81,8 +116,9 @@ class RuleSet:
     facts: dict[str, FactSpec]
     _by_region: dict[str, tuple[Rule, ...]] = field(default_factory=dict)
     _candidates: dict[str, tuple[Rule, ...]] = field(default_factory=dict)
-    _scope_names: dict[str, dict[str, str]] = field(default_factory=dict)
-    _parameter_texts: dict[tuple[str, str, str], str] = field(default_factory=dict)
+    # Kept by evaluate.py: each rule's region criterion as answered, which depends only on the rule
+    # and the company's region code.
+    region_criteria: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         by_region: dict[str, list[Rule]] = {}
@@ -90,24 +126,6 @@ class RuleSet:
             for code in dict.fromkeys(rule.definition.region):
                 by_region.setdefault(code, []).append(rule)
         self._by_region = {code: tuple(rules) for code, rules in by_region.items()}
-
-    def scope_names(self, rule: Rule) -> dict[str, str]:
-        """The names of the places a rule covers, in both languages (computed once per rule)."""
-        names = self._scope_names.get(rule.id)
-        if names is None:
-            names = self._scope_names[rule.id] = {
-                lang: format_regions(rule.definition.region, lang, self.tables) for lang in ("zh", "en")
-            }
-        return names
-
-    def parameter_text(self, rule: Rule, name: str, lang: str) -> str:
-        """A parameter's value as a reader sees it (computed once per rule, parameter and language)."""
-        key = (rule.id, name, lang)
-        text = self._parameter_texts.get(key)
-        if text is None:
-            param = rule.params[name]
-            text = self._parameter_texts[key] = format_parameter(param.value, param.unit, lang, self.tables)
-        return text
 
     def candidates(self, region_code: str) -> tuple[Rule, ...]:
         """The rules whose region holds `region_code`: the only ones worth evaluating for it."""
@@ -118,6 +136,7 @@ class RuleSet:
             cached = tuple(found[rule_id] for rule_id in sorted(found))
             self._candidates[region_code] = cached
         return cached
+
 
 
 def file_version(text: str) -> str:
@@ -214,19 +233,27 @@ def compile_rule(text: str, file_name: str, *, tables: Tables | None = None,
             problem(("criteria", index, "when"), f"criterion {criterion.id!r}: {exc}")
             continue
         used.update(operand.name for operand in names_in(node) if isinstance(operand, Param))
-        for state in ("met", "not_met", "unknown"):
-            for lang in ("zh", "en"):
-                template = getattr(getattr(criterion.explain, state), lang)
-                for name in PLACEHOLDER.findall(template):
-                    if name in params:
-                        used.add(name)
-                    elif name not in specs and name != "missing":
+        explain: dict[str, dict[str, Template]] = {}
+        for state in STATES:
+            for lang in LANGUAGES:
+                written = getattr(getattr(criterion.explain, state), lang)
+                used.update(name for name in PLACEHOLDER.findall(written) if name in params)
+
+                def parameter_text(name: str, lang: str = lang) -> str | None:
+                    if name not in params:
+                        return None
+                    return format_parameter(params[name].value, params[name].unit, lang, tables)
+
+                template = explain.setdefault(state, {})[lang] = Template.compile(written, parameter_text)
+                for name in template.names:
+                    if name not in specs and name != "missing":
                         problem(("criteria", index, "explain", state, lang),
                                 f"criterion {criterion.id!r}: {{{name}}} in the {state} text ({lang}) "
                                 "names no fact or parameter")
         subtrees: dict[int, Evaluator] = {}
         evaluator = compile_node(node, params, tables, subtrees)
-        compiled.append(CompiledCriterion(criterion.id, criterion.when, node, evaluator, criterion, subtrees))
+        compiled.append(CompiledCriterion(criterion.id, criterion.when, node, evaluator, criterion, subtrees,
+                                          explain))
     for name in params:
         if name not in used and len(compiled) == len(definition.criteria):  # else it may be a broken one's
             problem(("parameters", name), f"parameter {name!r} is not used by any criterion or explanation")
@@ -240,6 +267,7 @@ def compile_rule(text: str, file_name: str, *, tables: Tables | None = None,
         definition=definition,
         criteria=tuple(compiled),
         params=params,
+        scope_names={lang: format_regions(definition.region, lang, tables) for lang in LANGUAGES},
     )
 
 

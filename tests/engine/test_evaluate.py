@@ -73,6 +73,16 @@ def test_out_of_region_is_ineligible_on_region_alone(ruleset) -> None:
     assert result.criteria[0].explanation["zh"] == "注册地江苏省苏州市昆山市不在本政策适用地区（广东省深圳市）内。"
 
 
+def test_a_region_criterion_is_answered_once_per_rule_and_place(ruleset) -> None:
+    kunshan, suzhou = {"region_code": "320583"}, {"region_code": "320505"}
+    first = evaluate(ruleset, kunshan, as_of=IN_FORCE).to_dict()["results"]
+    again = evaluate(ruleset, kunshan, as_of=IN_FORCE).to_dict()["results"]
+    elsewhere = evaluate(ruleset, suzhou, as_of=IN_FORCE).to_dict()["results"]
+    assert first == again and first[0]["criteria"][0] is again[0]["criteria"][0]
+    assert "昆山市" not in elsewhere[0]["criteria"][0]["explanation"]["zh"]
+    assert ("rd-grant", "320583") in ruleset.region_criteria
+
+
 def test_only_rules_in_force_on_the_date_are_answered(ruleset) -> None:
     assert "rd-grant" in {r.policy_id for r in evaluate(ruleset, SHENZHEN_SME, as_of=date(2024, 12, 31)).results}
     assert "rd-grant" not in {r.policy_id for r in evaluate(ruleset, SHENZHEN_SME, as_of=date(2025, 1, 1)).results}

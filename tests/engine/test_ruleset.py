@@ -59,6 +59,22 @@ def test_a_good_file_compiles_with_a_content_version() -> None:
     assert compile_text(GOOD + "\n").version != rule.version
 
 
+def test_explanations_are_compiled_with_the_parameters_written_in() -> None:
+    rule = compile_text(GOOD)
+    not_met = rule.criteria[0].explain["not_met"]
+    assert not_met["zh"].names == ("export_share",)
+    assert not_met["zh"].render({"export_share": "5%"}) == "出口占比 5% 低于 10%"
+    assert not_met["en"].render({"export_share": "5%"}) == "export share 5% below 10%"
+    assert rule.scope_names == {"zh": "江苏省", "en": "Jiangsu"}
+
+
+def test_a_brace_that_is_no_placeholder_is_kept_as_written() -> None:
+    rule = compile_text(GOOD.replace('en: "export share {export_share}"}',
+                                     'en: "export share {export_share} (see {\\"note\\")"}', 1))
+    met = rule.criteria[0].explain["met"]["en"]
+    assert met.render({"export_share": "12%"}) == 'export share 12% (see {"note")'
+
+
 @pytest.mark.parametrize(
     ("change", "expected"),
     [
