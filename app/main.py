@@ -17,15 +17,16 @@ from sqlalchemy import text
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from app import problems
+from app import heap, problems
 from app.clients.ratelimit import SlidingWindowLimiter
 from app.companies.api import router as companies_router
 from app.console import web as console_web
 from app.db.session import make_engine, make_session_factory
 from app.deps import rate_limit
-from app.engine import RuleSetError, load_ruleset
+from app.engine import RuleSet, RuleSetError, load_ruleset
 from app.errors import DatabaseUnavailableError
 from app.matching import admin as matching_admin
+from app.matching.api import match_router
 from app.matching.api import router as matching_router
 from app.matching.schemas import MatchRequest
 from app.matching.service import DATABASE_UNAVAILABLE
@@ -69,7 +70,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
                          pool_timeout=settings.db_pool_timeout_seconds)
     factory = make_session_factory(engine)
 
-    def record() -> int:
+    def record(ruleset: RuleSet) -> int:
         with factory() as session:
             new = policies_service.record_rule_versions(session, ruleset)
             registry_service.refresh_stale_facts(session, ruleset)
@@ -77,7 +78,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             return new
 
     try:
-        new = await run_in_threadpool(record)
+        new = await run_in_threadpool(record, ruleset)
     except Exception as exc:
         engine.dispose()
         raise StartupError(
@@ -99,6 +100,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     sighup = _install_sighup(app)
     log.info("started", extra={"fields": {"message": "started", "ruleset_version": ruleset.version,
                                           "rules": len(ruleset.rules), "new_rule_versions": new}})
+    del ruleset  # app.state holds it: a reload must be able to free it
+    heap.settle()
     try:
         yield
     finally:
@@ -150,6 +153,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     v1.include_router(policies_router)
     v1.include_router(companies_router)
     v1.include_router(matching_admin.router)
+    app.include_router(match_router, prefix="/v1")  # first: the hot path; it admits its caller itself
     app.include_router(v1)
     app.include_router(matching_web_router)
     console_web.install(app)

@@ -17,6 +17,7 @@ from typing import Any
 from fastapi import APIRouter, FastAPI, Request
 from starlette.concurrency import run_in_threadpool
 
+from app import heap
 from app.deps import AdminCaller
 from app.engine import RuleSet, RuleSetError, load_ruleset
 from app.errors import DatabaseUnavailableError, RuleSetRejectedError
@@ -64,6 +65,7 @@ async def reload_ruleset(app: FastAPI) -> dict[str, Any]:
                 "set is kept.", retry_after=settings.db_retry_after_seconds) from None
         previous = app.state.ruleset
         app.state.ruleset = ruleset
+        heap.release_replaced(asyncio.get_running_loop())
         report = {"ruleset_version": ruleset.version, "previous_version": previous.version,
                   "changed": ruleset.version != previous.version, "rules": len(ruleset.rules),
                   "new_rule_versions": new}

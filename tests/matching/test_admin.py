@@ -3,7 +3,9 @@ keeps serving; a good change is swapped in and its new rule versions are recorde
 
 from __future__ import annotations
 
+import gc
 import shutil
+import weakref
 from collections.abc import Iterator
 from typing import Any
 
@@ -84,3 +86,15 @@ def test_a_good_reload_swaps_the_set_and_records_new_versions(running, rules) ->
     with client.app.state.session_factory() as session:  # type: ignore[attr-defined]
         texts = session.scalars(select(RuleVersion.content).where(RuleVersion.rule_id == rule_id)).all()
     assert any(text.endswith("# reviewed again\n") for text in texts)
+
+
+def test_a_replaced_rule_set_is_freed(running, rules) -> None:
+    client, admin = running
+    replaced = weakref.ref(client.app.state.ruleset)  # type: ignore[attr-defined]
+    path = a_rule_file(rules)
+    path.write_text(path.read_text(encoding="utf-8") + "\n# reviewed once more\n", encoding="utf-8")
+    assert client.post("/v1/admin/reload", headers=admin).json()["changed"]
+    # The start-up objects are frozen out of the collector (app/heap.py): a reload must not leave the
+    # old set there for good.
+    gc.collect()
+    assert replaced() is None
