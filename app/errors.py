@@ -93,6 +93,6 @@ class DatabaseUnavailableError(ServiceUnavailableError):
 
 
 class RuleSetRejectedError(AppError):
-    """A reload found the rule files on disk broken; the running rule set is kept."""
+    """A reload found the rule files on disk broken (or not the pinned version); the running set is kept."""
 
     status, type, title = 422, "/problems/ruleset-rejected", "Rule set rejected"

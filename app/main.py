@@ -65,6 +65,11 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
                                                              "rules_dir": str(settings.rules_dir),
                                                              "report": str(exc)}})
         raise StartupError(f"Refusing to start: the rules in {settings.rules_dir} do not load.\n{exc}") from None
+    mismatch = matching_admin.pin_mismatch(settings, ruleset)
+    if mismatch:
+        log.error("rule set not the expected one", extra={"fields": {
+            "message": "rule set not the expected one", "report": mismatch}})
+        raise StartupError(f"Refusing to start: {mismatch}.")
     engine = make_engine(settings.database_url, connect_timeout=settings.db_connect_timeout_seconds,
                          statement_timeout_ms=settings.db_statement_timeout_ms,
                          pool_timeout=settings.db_pool_timeout_seconds)

@@ -1,4 +1,5 @@
-"""Per-request context: request id, rule-set version header, one JSON log line, and the last-resort 500;
+"""Per-request context: request id, rule-set version header (and the version a client may require),
+one JSON log line, and the last-resort 500;
 security headers and cookie flags; limits on request bodies (size, JSON depth) checked before the app
 reads them. Pure ASGI middleware (BaseHTTPMiddleware would cost a task and a stream copy per request).
 
@@ -65,8 +66,15 @@ def configure_logging(level: str) -> None:
         root.propagate = False
 
 
+RULESET_VERSION_HEADER = b"huiqi-ruleset-version"
+
+
 class RequestContextMiddleware:
-    """Request id, rule-set version header, the request's log line, and the 500 of the last resort."""
+    """Request id, rule-set version header, the request's log line, and the 500 of the last resort.
+
+    A /v1 request that sends `Huiqi-Ruleset-Version` is answered only by an instance serving that
+    version: any other answers 412, so a client combining answers (or a load balancer during a rolling
+    deploy or a partial reload) never mixes two rule sets without knowing."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -96,6 +104,15 @@ class RequestContextMiddleware:
             await send(message)
 
         try:
+            required = _header(scope, RULESET_VERSION_HEADER) if scope["path"].startswith("/v1/") else None
+            if required is not None and ruleset is not None and required != ruleset.version:
+                await _send_problem(scope, send_with_headers, problem_body(
+                    status=412, type_="/problems/ruleset-version-mismatch", title="Rule set version differs",
+                    detail=f"This instance answers with rule set {ruleset.version}, not {required}: ask again "
+                           "(another instance may serve it), or without Huiqi-Ruleset-Version to accept this one.",
+                    instance=scope["path"], required_version=required, serving_version=ruleset.version,
+                ))
+                return
             await self.app(scope, receive, send_with_headers)
         except Exception:
             error_log.exception("unhandled error", extra={"fields": {

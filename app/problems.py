@@ -120,7 +120,15 @@ _RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait", "schema": {"ty
 # Every /v1 operation: the rate limit, and a key that is sent but unknown (checked before the limit).
 API_RESPONSES: dict[str, dict[str, Any]] = {
     "401": {"description": "An API key was sent but is unknown or revoked"},
+    "412": {"description": "`Huiqi-Ruleset-Version` was sent, and this instance answers with another rule set "
+                           "version (`serving_version`)"},
     "429": {"description": "Too many requests; retry after `Retry-After` seconds", "headers": _RETRY_AFTER},
+}
+RULESET_VERSION_PARAMETER = {
+    "name": "Huiqi-Ruleset-Version", "in": "header", "required": False,
+    "description": "Answer only with this rule set version (every answer names its own in the same header); "
+                   "412 from an instance that serves another.",
+    "schema": {"type": "string"},
 }
 # Every /v1 operation with a body: refused before it is read (size) or parsed (depth).
 BODY_RESPONSES: dict[str, dict[str, Any]] = {
@@ -132,7 +140,8 @@ BODY_RESPONSES: dict[str, dict[str, Any]] = {
 
 def document_problems(document: dict[str, Any]) -> dict[str, Any]:
     """Declare what the service really answers with on errors: every 4xx/5xx as problem+json, and on
-    /v1 the answers that middleware and shared dependencies give (401, 413, 422, 429)."""
+    /v1 the answers that middleware and shared dependencies give (401, 412, 413, 422, 429), and the
+    rule set version a request may require."""
     document.setdefault("components", {}).setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
     schemas = document["components"]["schemas"]
     for name in ("HTTPValidationError", "ValidationError"):
@@ -142,7 +151,12 @@ def document_problems(document: dict[str, Any]) -> dict[str, Any]:
             responses = operation.setdefault("responses", {})
             if path.startswith("/v1/"):
                 for status, response in API_RESPONSES.items():
-                    responses.setdefault(status, dict(response))
+                    own = responses.get(status)
+                    if own is None:
+                        responses[status] = dict(response)
+                    elif status == "412":  # the operation's own precondition (If-Match), and the version
+                        own["description"] += "; or " + response["description"]
+                operation.setdefault("parameters", []).append(RULESET_VERSION_PARAMETER)
                 if "requestBody" in operation:
                     for status, response in BODY_RESPONSES.items():
                         responses.setdefault(status, dict(response))

@@ -18,6 +18,10 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("database_url", "APP_DATABASE_URL", "DATABASE_URL"),
     )
     rules_dir: Path = Path("rules")
+    # Pin: refuse to start, or to reload, with rule files whose version is not this one (what
+    # `python -m app rules check` prints for the release), so an instance built from the wrong rules/
+    # never answers. Unset: any rule set that loads.
+    expected_ruleset_version: str | None = None
     seeds_file: Path = Path("seeds/companies.yaml")
     # Requests per client (API key, or IP address when anonymous) per window; 0 turns the limit off.
     rate_limit: int = Field(default=600, ge=0)

@@ -22,6 +22,7 @@ from app.deps import AdminCaller
 from app.engine import RuleSet, RuleSetError, load_ruleset
 from app.errors import DatabaseUnavailableError, RuleSetRejectedError
 from app.matching.service import DATABASE_UNAVAILABLE
+from app.settings import Settings
 from app.policies import service as policies_service
 from app.registry import service as registry_service
 
@@ -38,6 +39,15 @@ def record(app: FastAPI, ruleset: RuleSet) -> int:
         registry_service.refresh_stale_facts(session, ruleset)
         session.commit()
         return new
+
+
+def pin_mismatch(settings: Settings, ruleset: RuleSet) -> str | None:
+    """Why `ruleset` may not serve here (APP_EXPECTED_RULESET_VERSION names another version), or None."""
+    expected = settings.expected_ruleset_version
+    if expected is None or ruleset.version == expected:
+        return None
+    return (f"the rules in {settings.rules_dir} have version {ruleset.version}, "
+            f"but APP_EXPECTED_RULESET_VERSION is {expected}")
 
 
 async def reload_ruleset(app: FastAPI) -> dict[str, Any]:
@@ -57,6 +67,14 @@ async def reload_ruleset(app: FastAPI) -> dict[str, Any]:
                 f"{first.reason}); the running rule set {app.state.ruleset.version} is kept.",
                 problems=problems, ruleset_version=app.state.ruleset.version,
             ) from None
+        mismatch = pin_mismatch(settings, ruleset)
+        if mismatch:
+            log.error("reload refused", extra={"fields": {"message": "reload refused", "report": mismatch}})
+            raise RuleSetRejectedError(
+                f"The rules cannot serve here: {mismatch}; the running rule set {app.state.ruleset.version} is kept.",
+                problems=[], ruleset_version=app.state.ruleset.version,
+                expected_version=settings.expected_ruleset_version,
+            )
         try:
             new = await run_in_threadpool(record, app, ruleset)
         except DATABASE_UNAVAILABLE:
@@ -75,7 +93,8 @@ async def reload_ruleset(app: FastAPI) -> dict[str, Any]:
 
 @router.post(
     "/reload", summary="Reload the rule files (this worker process)",
-    responses={422: {"description": "The rule files do not load; the running rule set is kept. "
+    responses={422: {"description": "The rule files do not load, or are not the version APP_EXPECTED_RULESET_VERSION "
+                                    "names; the running rule set is kept. "
                                     "`problems` lists each file, line and reason", **PROBLEM},
                503: {"description": "The database is not reachable; the running rule set is kept", **PROBLEM}},
 )

@@ -88,6 +88,24 @@ def test_a_good_reload_swaps_the_set_and_records_new_versions(running, rules) ->
     assert any(text.endswith("# reviewed again\n") for text in texts)
 
 
+def test_a_reload_to_rules_other_than_the_pinned_version_is_refused(database_url, rules) -> None:
+    from app.main import create_app
+
+    with TestClient(create_app(make_settings(database_url, rules_dir=rules))) as probe:
+        version = probe.get("/readyz").json()["ruleset_version"]
+    app = create_app(make_settings(database_url, rules_dir=rules, expected_ruleset_version=version))
+    with TestClient(app) as client:
+        with app.state.session_factory() as session:
+            _, key = create_client(session, name="operator", scopes=["admin"])
+            session.commit()
+        path = a_rule_file(rules)
+        path.write_text(path.read_text(encoding="utf-8") + "\n# an unreleased edit\n", encoding="utf-8")
+        body = assert_problem(client.post("/v1/admin/reload", headers={"Authorization": f"Bearer {key}"}), 422,
+                              "/problems/ruleset-rejected")
+        assert body["expected_version"] == version and "is kept" in body["detail"]
+        assert client.get("/readyz").json()["ruleset_version"] == version
+
+
 def test_a_replaced_rule_set_is_freed(running, rules) -> None:
     client, admin = running
     replaced = weakref.ref(client.app.state.ruleset)  # type: ignore[attr-defined]

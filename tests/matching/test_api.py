@@ -193,6 +193,19 @@ def test_every_response_carries_the_ruleset_version_and_a_request_id(client, app
     assert client.get("/healthz", headers={"X-Request-ID": "abc-123"}).headers["x-request-id"] == "abc-123"
 
 
+def test_a_request_may_require_the_ruleset_version_it_answers_with(client, app) -> None:
+    version = app.state.ruleset.version
+    same = match(client, SUZHOU_EXPORTER, headers={"Huiqi-Ruleset-Version": version})
+    assert same.status_code == 200 and same.json()["ruleset"]["version"] == version
+    other = match(client, SUZHOU_EXPORTER, headers={"Huiqi-Ruleset-Version": "0123456789abcdef"})
+    body = assert_problem(other, 412, "/problems/ruleset-version-mismatch")
+    assert body["required_version"] == "0123456789abcdef" and body["serving_version"] == version
+    assert other.headers["huiqi-ruleset-version"] == version and body["request_id"] == other.headers["x-request-id"]
+    assert client.get("/v1/policies", headers={"Huiqi-Ruleset-Version": "0123456789abcdef"}).status_code == 412
+    # Pages are not versioned API answers: the header does not apply to them.
+    assert client.get("/healthz", headers={"Huiqi-Ruleset-Version": "0123456789abcdef"}).status_code == 200
+
+
 def test_readyz_reports_the_ruleset(client, app) -> None:
     body = client.get("/readyz").json()
     assert body == {"status": "ready", "ruleset_version": app.state.ruleset.version,
@@ -286,6 +299,15 @@ def test_startup_refuses_a_broken_rule_set_naming_file_and_reason(database_url, 
     assert "mystery_key" in message
 
 
+def test_startup_refuses_rules_other_than_the_pinned_version(database_url) -> None:
+    from app.main import StartupError, create_app
+
+    settings = make_settings(database_url, expected_ruleset_version="0123456789abcdef")
+    with pytest.raises(StartupError) as raised, TestClient(create_app(settings)):
+        pass
+    assert "APP_EXPECTED_RULESET_VERSION is 0123456789abcdef" in str(raised.value)
+
+
 def test_openapi_declares_the_match_body_and_answer(client) -> None:
     document = client.get("/openapi.json").json()
     operation = document["paths"]["/v1/match"]["post"]
@@ -293,3 +315,5 @@ def test_openapi_declares_the_match_body_and_answer(client) -> None:
     assert "MatchRequest" in document["components"]["schemas"]
     assert "Profile" in document["components"]["schemas"]
     assert operation["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].endswith("/MatchAnswer")
+    assert {"name": "Huiqi-Ruleset-Version", "in": "header"}.items() <= operation["parameters"][0].items()
+    assert "412" in operation["responses"]
