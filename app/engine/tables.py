@@ -82,6 +82,9 @@ class Tables:
     vocabulary: dict[str, Any]
     version: str
     _region_names: dict[tuple[str, str], str] = field(default_factory=dict, repr=False, compare=False)
+    # Per industry code (bounded: validated codes are GB/T 4754's), as the prefix search is per profile.
+    _size_group_of: dict[str, SizeGroup] = field(default_factory=dict, repr=False, compare=False)
+    _line_of: dict[str, StatisticalLine | None] = field(default_factory=dict, repr=False, compare=False)
 
     def region_name(self, code: str, lang: str) -> str:
         """Full name, province first in Chinese ("江苏省苏州市吴中区"), district first in English."""
@@ -140,10 +143,16 @@ class Tables:
         return value
 
     def size_group_for(self, industry_code: str) -> SizeGroup:
-        return _longest_prefix_match(self.size_groups, industry_code) or self._fallback_group
+        group = self._size_group_of.get(industry_code)
+        if group is None:
+            group = _longest_prefix_match(self.size_groups, industry_code) or self._fallback_group
+            self._size_group_of[industry_code] = group
+        return group
 
     def line_for(self, industry_code: str) -> StatisticalLine | None:
-        return _longest_prefix_match(self.statistical_lines, industry_code)
+        if industry_code not in self._line_of:
+            self._line_of[industry_code] = _longest_prefix_match(self.statistical_lines, industry_code)
+        return self._line_of[industry_code]
 
     @property
     def _fallback_group(self) -> SizeGroup:
