@@ -345,16 +345,17 @@ class DecisionQuery:
 
 
 def _has_result(session: Session, policy: str, outcome: str) -> Any:
-    """Decisions whose results include `policy` (any, when empty) with `outcome` (any, when empty)."""
+    """Decisions whose outcomes include `policy` (any, when empty) with `outcome` (any, when empty)."""
     if session.get_bind().dialect.name == "postgresql":
-        wanted = {k: v for k, v in (("policy_id", policy), ("status", outcome)) if v}
-        return type_coerce(Decision.results, JSONB)["results"].contains([wanted])
-    each = func.json_each(Decision.results, "$.results").table_valued("value")
-    conditions = []
-    if policy:
-        conditions.append(func.json_extract(each.c.value, "$.policy_id") == policy)
+        outcomes = type_coerce(Decision.outcomes, JSONB)
+        if policy:
+            return outcomes.contains({policy: outcome}) if outcome else outcomes.has_key(policy)
+        each = func.jsonb_each_text(outcomes).table_valued("key", "value")
+    else:
+        each = func.json_each(Decision.outcomes).table_valued("key", "value")
+    conditions = [each.c.key == policy] if policy else []
     if outcome:
-        conditions.append(func.json_extract(each.c.value, "$.status") == outcome)
+        conditions.append(each.c.value == outcome)
     return exists(select(literal(1)).select_from(each).where(and_(*conditions)))
 
 

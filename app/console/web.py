@@ -329,9 +329,9 @@ def decisions(request: Request, signed_in: CurrentOfficial, session: SessionDep,
     lang = request_lang(request)
     rows = []
     for row in found.items:
-        results = row.results.get("results", [])
-        counts = {s: sum(1 for r in results if r["status"] == s) for s in STATUSES}
-        chosen = next((r for r in results if r["policy_id"] == policy), None) if policy else None
+        statuses = list(row.outcomes.values())
+        counts = {s: statuses.count(s) for s in STATUSES}
+        chosen = row.outcomes.get(policy) if policy else None
         rows.append({"row": row, "counts": counts, "chosen": chosen,
                      "name": row.profile.get("name") or "", "credit_code": row.profile.get("credit_code") or "",
                      "region": ruleset.tables.region_name(row.profile.get("region_code", ""), lang)})

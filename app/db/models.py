@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import BigInteger, Boolean, Date, Double, ForeignKey, Integer, String, Text, UniqueConstraint, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db.base import Base, JSONType, UtcDateTime
+from app.db.base import Base, JSONType, UtcDateTime, WrittenJSONType
 
 
 def utcnow() -> datetime:
@@ -69,7 +69,10 @@ class Decision(Base):
     as_of: Mapped[date] = mapped_column(Date)
     ruleset_version: Mapped[str] = mapped_column(String(64))
     profile: Mapped[dict[str, Any]] = mapped_column(JSONType)
-    results: Mapped[dict[str, Any]] = mapped_column(JSONType)  # the contract answer, as sent
+    results: Mapped[dict[str, Any]] = mapped_column(WrittenJSONType)  # the contract answer, as sent
+    # Each policy's status in `results` ({policy_id: status}), small and indexable: what decisions are
+    # searched by, so a search never parses the answers.
+    outcomes: Mapped[dict[str, str]] = mapped_column(JSONType)
     rule_versions: Mapped[dict[str, str]] = mapped_column(JSONType)
     company_id: Mapped[uuid.UUID | None] = mapped_column(
         Uuid, ForeignKey("company.id", ondelete="SET NULL"), index=True

@@ -77,11 +77,11 @@ async def match(request: Request) -> Response:
     # answer is serialised once, to the bytes that are both sent and stored.
     data = validate_body(MatchRequest, await request.body())
     as_of: date = data.as_of or await get_today()
-    answer_json, ruleset_version, rule_versions = service.decide_json(ruleset, data.profile, as_of=as_of)
+    answer_json, decided = service.decide_json(ruleset, data.profile, as_of=as_of)
     decision_id = uuid.uuid4()
     await log_decision(request, service.decision_row(
-        decision_id=decision_id, answer_json=answer_json, ruleset_version=ruleset_version, profile=data.profile,
-        as_of=as_of, rule_versions=rule_versions, client_id=caller.id if caller else None,
+        decision_id=decision_id, answer_json=answer_json, decided=decided, profile=data.profile, as_of=as_of,
+        client_id=caller.id if caller else None,
     ))
     request.state.decision_id = str(decision_id)
     # {"decision_id": …, then the answer's own members: the answer's bytes are not serialised twice.

@@ -44,23 +44,30 @@ def decide(ruleset: RuleSet, profile: Profile, *, as_of: date) -> tuple[dict[str
     return _plain(answer), rule_versions
 
 
-def decide_json(ruleset: RuleSet, profile: Profile, *, as_of: date) -> tuple[bytes, str, dict[str, str]]:
-    """`decide` for the hot path: the answer serialised once (JSON bytes, as sent and as stored), the
-    rule set's version, and the rule versions used. The engine's answer shares some of its values
+def decide_json(ruleset: RuleSet, profile: Profile, *, as_of: date) -> tuple[bytes, dict[str, Any]]:
+    """`decide` for the hot path: the answer serialised once (JSON bytes, as sent and as stored), and
+    the rest of its decision row (see `decision_row`). The engine's answer shares some of its values
     with the rule set (titles); serialising at once, in the request, is what makes that safe."""
     answer, rule_versions = _answer(ruleset, profile, as_of)
-    return orjson.dumps(answer), answer["ruleset"]["version"], rule_versions
+    return orjson.dumps(answer), {"ruleset_version": answer["ruleset"]["version"], "rule_versions": rule_versions,
+                                  "outcomes": outcomes(answer)}
+
+
+def outcomes(answer: dict[str, Any]) -> dict[str, str]:
+    """Each policy's status in an answer: the `decision.outcomes` that decisions are searched by."""
+    return {result["policy_id"]: result["status"] for result in answer["results"]}
 
 
 def decision_row(
-    *, decision_id: uuid.UUID, answer_json: bytes, ruleset_version: str, profile: Profile, as_of: date,
-    rule_versions: dict[str, str], client_id: uuid.UUID | None = None, company_id: uuid.UUID | None = None,
+    *, decision_id: uuid.UUID, answer_json: bytes, decided: dict[str, Any], profile: Profile, as_of: date,
+    client_id: uuid.UUID | None = None, company_id: uuid.UUID | None = None,
 ) -> dict[str, Any]:
-    """A `decision` row for the writer; the JSON columns hold the texts serialised in the request."""
+    """A `decision` row for the writer; the JSON columns hold the texts serialised in the request.
+    `decided` is what `decide_json` returned besides the answer."""
     return {
-        "id": decision_id, "created_at": datetime.now(UTC), "as_of": as_of, "ruleset_version": ruleset_version,
+        "id": decision_id, "created_at": datetime.now(UTC), "as_of": as_of, **decided,
         "profile": RawJSON(profile.model_dump_json(exclude_none=True)), "results": RawJSON(answer_json.decode()),
-        "rule_versions": rule_versions, "company_id": company_id, "client_id": client_id,
+        "company_id": company_id, "client_id": client_id,
     }
 
 
@@ -76,7 +83,8 @@ def record_decision(
     """Add a decision to the log."""
     row = Decision(
         as_of=as_of, ruleset_version=answer["ruleset"]["version"], profile=stored_profile(profile),
-        results=answer, rule_versions=rule_versions, company_id=company_id, client_id=client_id,
+        results=answer, outcomes=outcomes(answer), rule_versions=rule_versions, company_id=company_id,
+        client_id=client_id,
     )
     session.add(row)
     session.flush()

@@ -144,6 +144,11 @@ def test_decisions_search_by_company_code_policy_outcome_and_date(client: TestCl
     assert search(policy="js-sumao-loan", outcome="eligible") == [exporter]
     assert set(search(policy="js-sumao-loan", outcome="ineligible")) == {small, elsewhere}
     assert set(search(policy="sz-unicorn", outcome="needs_info", company="苏州")) == set()
+    assert set(search(policy="js-sumao-loan")) >= {exporter, small, elsewhere}
+    assert search(outcome="eligible", company="出口电子") == [exporter]
+    assert search(policy='js-sumao-loan"]$.x', outcome="eligible") == []  # not a policy id: nothing, no error
+    table = client.get("/console/decisions", params={"policy": "js-sumao-loan", "company": "出口电子"}).text
+    assert 'class="tag tag--eligible"' in table  # the chosen policy's outcome, in its own column
     today = date.today()
     assert exporter in search(date_from=(today - timedelta(days=1)).isoformat(),
                               date_to=(today + timedelta(days=1)).isoformat())

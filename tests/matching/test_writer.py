@@ -50,9 +50,9 @@ def writer_for(database_url, client):  # type: ignore[no-untyped-def]
 
 def row(ruleset: Any) -> dict[str, Any]:
     profile = Profile.model_validate(PROFILE)
-    answer_json, version, rule_versions = service.decide_json(ruleset, profile, as_of=date(2024, 6, 30))
-    return service.decision_row(decision_id=uuid.uuid4(), answer_json=answer_json, ruleset_version=version,
-                                profile=profile, as_of=date(2024, 6, 30), rule_versions=rule_versions)
+    answer_json, decided = service.decide_json(ruleset, profile, as_of=date(2024, 6, 30))
+    return service.decision_row(decision_id=uuid.uuid4(), answer_json=answer_json, decided=decided,
+                                profile=profile, as_of=date(2024, 6, 30))
 
 
 def count(factory: Any) -> int:
@@ -63,10 +63,11 @@ def count(factory: Any) -> int:
 def test_the_hot_path_answer_equals_the_plain_answer(ruleset) -> None:
     """Serialising once (no loads/dumps round trip) sends exactly what `decide` would have."""
     profile = Profile.model_validate(PROFILE)
-    answer_json, version, rule_versions = service.decide_json(ruleset, profile, as_of=date(2024, 6, 30))
+    answer_json, decided = service.decide_json(ruleset, profile, as_of=date(2024, 6, 30))
     plain, plain_versions = service.decide(ruleset, profile, as_of=date(2024, 6, 30))
     assert orjson.loads(answer_json) == plain
-    assert version == plain["ruleset"]["version"] and rule_versions == plain_versions
+    assert decided["ruleset_version"] == plain["ruleset"]["version"] and decided["rule_versions"] == plain_versions
+    assert decided["outcomes"] == {result["policy_id"]: result["status"] for result in plain["results"]}
 
 
 def test_a_queued_decision_is_found_by_the_next_read(writer_for, ruleset) -> None:
