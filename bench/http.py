@@ -9,7 +9,10 @@ JSON request log on (to a file), the rate limit on but set too high to trigger. 
     answer (same bytes on the wire), so the ratio measures what our code costs, not the transfer;
   - `match sqlite`: the service on a fresh migrated and seeded SQLite file;
   - `match postgres`: the service on a throwaway PostgreSQL database (created, migrated, seeded,
-    dropped at the end); skipped when the server does not answer.
+    dropped at the end); skipped when the server does not answer;
+  - `bare + N ms` (calibration): the floor again, spinning on the CPU in each request for the N ms
+    a match cost beyond the floor's (server CPU per request, first match target, highest level):
+    what any endpoint of a match's CPU cost reaches on this machine, database or not.
 The load generator is wrk (Debian's package; `make bench-http` installs it) in its own process,
 sharing the machine's cores with the server, driving the 83 seed profiles of seeds/companies.yaml in
 turn at each concurrency level (a warm-up first, not counted). It prints, per target and level,
@@ -260,8 +263,21 @@ def main() -> int:
                     run(name, base, pid)
                 # The server has stopped: every decision answered with 200 must be in the table.
                 logged[name] = count_decisions(url)
+        if targets:
+            # Calibration: the floor again, now burning on each request the CPU a match cost beyond the
+            # floor's (at the highest level). What it reaches is what any endpoint of that cost reaches here.
+            top = levels[-1]
+            burn = max(0.0, results[(targets[0][0], top)]["cpu_ms"] - results[("bare (floor)", top)]["cpu_ms"])
+            calibration = f"bare + {burn:.2f} ms"
+            with server("bench.bare_app:app", {**os.environ, "BENCH_BARE_BODY": str(body_file),
+                                               "BENCH_BARE_BURN_MS": f"{burn:.4f}"},
+                        workers=args.workers, log=directory / "calibration.log") as (base, pid):
+                run(calibration, base, pid)
+            targets_and_calibration = [*targets, (calibration, None)]
+        else:
+            targets_and_calibration = []
         print()
-        for name, _ in targets:
+        for name, _ in targets_and_calibration:
             ratios = ", ".join(
                 f"c={level}: {results[(name, level)]['rps'] / results[('bare (floor)', level)]['rps']:.0%}"
                 for level in levels)

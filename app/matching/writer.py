@@ -17,11 +17,15 @@ process may not see a decision in the milliseconds before its batch commits.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import logging
+import os
 import queue
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 from sqlalchemy import Engine, event
@@ -64,7 +68,26 @@ class DecisionWriter:
         # Idempotent by id: a batch whose commit succeeded but whose answer was lost is retried safely.
         self._statement = (insert(DECISION_TABLE).on_conflict_do_nothing(index_elements=["id"])
                            if insert else DECISION_TABLE.insert())
+        database = engine.url.database if engine.dialect.name == "sqlite" else None
+        self._turn_file = f"{database}.writer-lock" if database and database != ":memory:" else None
         self._thread = threading.Thread(target=self._run, name="decision-writer", daemon=True)
+
+    @contextlib.contextmanager
+    def _turn(self) -> Iterator[None]:
+        """On an SQLite file, the writers of every worker process take turns through a file lock before
+        they begin. SQLite's own wait for its write lock polls with sleeps of up to 100 ms, while a writer
+        that has just committed begins its next batch at once: under load one process's writer was kept
+        out for seconds (measured: 3.9 s), its queue filled and requests waited. The kernel hands a
+        released file lock to a waiting process. PostgreSQL needs no such thing."""
+        if self._turn_file is None:
+            yield
+            return
+        descriptor = os.open(self._turn_file, os.O_CREAT | os.O_RDWR, 0o600)
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(descriptor)  # releases the lock
 
     # -- producer side -----------------------------------------------------------------------------
 
@@ -90,7 +113,7 @@ class DecisionWriter:
             if self.offer(row):
                 return
             time.sleep(0.005)
-        with self.engine.begin() as conn:
+        with self._turn(), self.engine.begin() as conn:
             conn.execute(self._statement, [row])
         with self._lock:
             self.written_directly += 1
@@ -159,7 +182,7 @@ class DecisionWriter:
                 if one_by_one:
                     written = self._write_one_by_one(batch)
                 else:
-                    with self.engine.begin() as conn:
+                    with self._turn(), self.engine.begin() as conn:
                         conn.execute(self._statement, batch)
                     written = len(batch)
                 break
@@ -196,7 +219,7 @@ class DecisionWriter:
         for row in batch:
             for attempt in (row, {**row, "client_id": None, "company_id": None}):
                 try:
-                    with self.engine.begin() as conn:
+                    with self._turn(), self.engine.begin() as conn:
                         conn.execute(self._statement, [attempt])
                 except UNAVAILABLE:
                     raise

@@ -3,6 +3,8 @@ answer and the stored decision share (the same bytes)."""
 
 from __future__ import annotations
 
+import fcntl
+import os
 import threading
 import time
 import uuid
@@ -18,6 +20,7 @@ from app.db.session import make_engine, make_session_factory
 from app.engine import Profile
 from app.matching import service
 from app.matching.writer import DecisionWriter, attach_read_barrier
+from tests.conftest import ON_POSTGRES
 
 PROFILE = {"region_code": "320506", "industry_code": "C3911", "employees": 80,
            "annual_revenue": 30000000, "export_revenue": 9000000, "activities": []}
@@ -177,3 +180,21 @@ def test_match_is_refused_with_503_while_the_log_is_unavailable(client, app) -> 
     assert response.headers["content-type"].startswith("application/problem+json")
     assert int(response.headers["retry-after"]) > 0
     assert response.json()["type"] == "/problems/database-unavailable"
+
+
+@pytest.mark.skipif(ON_POSTGRES, reason="SQLite's writers take turns through a file; PostgreSQL needs none")
+def test_sqlite_writers_of_every_process_take_turns_through_a_file_lock(writer_for, ruleset) -> None:
+    first, factory = writer_for()
+    second, _ = writer_for()
+    with first._turn():
+        other = os.open(f"{first.engine.url.database}.writer-lock", os.O_RDWR)
+        try:  # another holder (another process's writer) must wait for its turn
+            with pytest.raises(BlockingIOError):
+                fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        finally:
+            os.close(other)
+        before = count(factory)
+        second.offer(row(ruleset))
+        time.sleep(0.3)
+        assert count(factory) == before  # the second writer waits for the turn…
+    assert second.flush(timeout=10) and count(factory) == before + 1  # …and writes once it is free
