@@ -216,7 +216,7 @@ class RuleResult:
 
     def _render(self, template: Template, lang: str, missing: tuple[str, ...]) -> str:
         texts = self._reading.texts[lang]
-        if missing:  # only an `unknown` text names {missing}
+        if "missing" in template.names:  # an `unknown` text: the fields that would settle it
             texts = {name: texts[name] for name in template.names if name != "missing"}
             texts["missing"] = field_labels(list(missing), lang, self._reading.ruleset.tables)
         return template.render(texts)

@@ -152,3 +152,17 @@ def test_a_gap_is_the_cheapest_minimum_to_reach_never_a_maximum() -> None:
     (criterion,) = evaluate_rule(ruleset, rule, profile, as_of=IN_FORCE).criteria[1:]
     # In the middle band: raising R&D intensity to 4% is what it takes, not "revenue ≤ 50,000,000".
     assert [(gap["fact"], gap["required"]) for gap in criterion.gaps] == [("rd_intensity", 0.04)]
+
+
+def test_an_unknown_that_no_profile_field_would_settle_is_still_explained() -> None:
+    # Finance (J) has no designated-size line: "above designated size" stays unknown whatever is entered.
+    above_size = BANDED.replace("id: banded", "id: above-size").replace(
+        "  - id: rd\n", "  - id: above-size\n    when: above_designated_size\n"
+                        "    explain: {met: {zh: 是, en: \"yes\"}, not_met: {zh: 否, en: \"no\"},\n"
+                        "              unknown: {zh: \"缺少 {missing}\", en: \"missing {missing}\"}}\n  - id: rd\n")
+    ruleset = build_ruleset({"above-size.yaml": above_size})
+    profile = Profile.model_validate({"region_code": "440305", "industry_code": "J6635", "employees": 1266,
+                                      "annual_revenue": 600_000_000, "main_business_revenue": 492_000_000})
+    criterion = evaluate_rule(ruleset, ruleset.rules["above-size"], profile, as_of=IN_FORCE).criteria[1]
+    assert criterion.status == "unknown" and criterion.missing_fields == ()
+    assert criterion.explanation == {"zh": "缺少 无", "en": "missing none"}
