@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import pytest
 
-from app.engine import load_ruleset
+from app.engine import evaluate, load_ruleset
 from app.engine.examples import coverage_problems, run_example
 
 RULES_DIR = Path(__file__).parents[2] / "rules"
@@ -43,3 +44,27 @@ def test_worked_example(rule_id: str, index: int) -> None:
     rule = RULESET.rules[rule_id]
     outcome = run_example(RULESET, rule, index, rule.definition.examples[index])
     assert outcome.problems == (), f"{rule.file_name} example {index + 1} ({outcome.example.name})"
+
+
+# One class code from every GB/T 4754 section, so every sector's standards (size groups, statistical
+# lines, sectors with none) meet every rule.
+def _one_class_per_section() -> list[str]:
+    classes: dict[str, str] = {}
+    for code, industry in sorted(RULESET.tables.industries.items()):
+        if industry.level == "class":
+            classes.setdefault(code[0], code)
+    return sorted(classes.values())
+
+
+@pytest.mark.parametrize("region_code", sorted({rule.definition.region[0] for rule in RULESET.rules.values()}))
+def test_every_rule_answers_a_company_of_any_sector_with_or_without_figures(region_code: str) -> None:
+    figures = {"employees": 120, "annual_revenue": 80_000_000, "main_business_revenue": 70_000_000,
+               "total_assets": 90_000_000, "rd_expense": 2_000_000, "export_revenue": 10_000_000}
+    for industry_code in _one_class_per_section():
+        for profile in ({"region_code": region_code, "industry_code": industry_code},
+                        {"region_code": region_code, "industry_code": industry_code, **figures}):
+            answer = evaluate(RULESET, profile, as_of=date(2025, 6, 30)).to_dict()
+            assert {result["policy_id"] for result in answer["results"]} <= CATALOGUE
+            for result in answer["results"]:
+                assert all(criterion["explanation"]["zh"] and criterion["explanation"]["en"]
+                           for criterion in result["criteria"])
