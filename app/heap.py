@@ -22,8 +22,14 @@ def settle() -> None:
     gc.freeze()
 
 
+def thaw() -> None:
+    """Unfreeze everything (the app is stopping: what it held may be collected, as in a test process
+    that starts and stops many apps)."""
+    gc.unfreeze()
+
+
 def release_replaced(loop: asyncio.AbstractEventLoop) -> None:
     """After swapping in a new rule set: unfreeze, so the replaced set is collected like any garbage
     once no request uses it, and settle again later."""
-    gc.unfreeze()
+    thaw()
     loop.call_later(SETTLE_AFTER_RELOAD_SECONDS, settle)

@@ -22,7 +22,7 @@ from app.clients.ratelimit import SlidingWindowLimiter
 from app.companies.api import router as companies_router
 from app.console import web as console_web
 from app.db.session import make_engine, make_session_factory
-from app.deps import rate_limit
+from app.deps import get_ruleset, rate_limit
 from app.engine import RuleSet, RuleSetError, load_ruleset
 from app.errors import DatabaseUnavailableError
 from app.matching import admin as matching_admin
@@ -116,6 +116,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # written before the process exits.
         await run_in_threadpool(writer.close)
         engine.dispose()
+        heap.thaw()
 
 
 def _install_sighup(app: FastAPI) -> bool:
@@ -181,7 +182,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             body = problems.problem_body(status=503, title="Service Unavailable", instance=request.url.path,
                                          detail=f"The database is not reachable ({type(exc).__name__}).")
             return problems.problem_response(request, body)
-        ruleset = request.app.state.ruleset
+        ruleset = await get_ruleset(request)
         return {"status": "ready", "ruleset_version": ruleset.version, "rules": len(ruleset.rules)}
 
     app.openapi = _openapi_with_hand_read_bodies(app)  # type: ignore[method-assign]

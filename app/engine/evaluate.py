@@ -106,7 +106,7 @@ class RuleResult:
     @property
     def _own_criteria(self) -> tuple[CriterionResult, ...]:
         if self._own is None:
-            self._own = tuple(self._criterion(c) for c in self.rule.criteria) if self.in_region else ()
+            self._own = tuple(map(self._criterion, self.rule.criteria)) if self.in_region else ()
         return self._own
 
     @property

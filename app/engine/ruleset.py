@@ -138,7 +138,6 @@ class RuleSet:
         return cached
 
 
-
 def file_version(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 

@@ -12,8 +12,7 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from app.deps import OptionalCaller, RuleSetDep, SessionDep, get_caller, get_today, rate_limit
-from app.engine import RuleSet
+from app.deps import OptionalCaller, RuleSetDep, SessionDep, get_caller, get_ruleset, get_today, rate_limit
 from app.errors import DatabaseUnavailableError
 from app.matching import service
 from app.matching.schemas import DecisionRead, MatchAnswer, MatchRequest, ReplayReport
@@ -72,7 +71,7 @@ async def match(request: Request) -> Response:
     # tenths of a millisecond, so it runs on the event loop.
     caller = await get_caller(request)
     await rate_limit(request, caller)
-    ruleset: RuleSet = request.app.state.ruleset
+    ruleset = await get_ruleset(request)
     # The decision is logged by the writer thread (app/matching/writer.py): its id is made here, and the
     # answer is serialised once, to the bytes that are both sent and stored.
     data = validate_body(MatchRequest, await request.body())

@@ -206,6 +206,27 @@ def test_a_request_may_require_the_ruleset_version_it_answers_with(client, app) 
     assert client.get("/healthz", headers={"Huiqi-Ruleset-Version": "0123456789abcdef"}).status_code == 200
 
 
+def test_a_reload_during_a_request_does_not_change_the_rule_set_that_answers_it(client, app, monkeypatch) -> None:
+    from app.engine import load_ruleset
+    from app.matching import service
+
+    serving, reloaded = app.state.ruleset, load_ruleset(ROOT / "rules")
+    reloaded.version = "0123456789abcdef"  # another rule set, as a reload would swap in
+    decide_json = service.decide_json
+
+    def reload_meanwhile(ruleset, profile, *, as_of):  # type: ignore[no-untyped-def]
+        app.state.ruleset = reloaded
+        return decide_json(ruleset, profile, as_of=as_of)
+
+    monkeypatch.setattr(service, "decide_json", reload_meanwhile)
+    try:
+        response = match(client, SUZHOU_EXPORTER, headers={"Huiqi-Ruleset-Version": serving.version})
+    finally:
+        app.state.ruleset = serving
+    assert response.status_code == 200
+    assert response.json()["ruleset"]["version"] == response.headers["huiqi-ruleset-version"] == serving.version
+
+
 def test_readyz_reports_the_ruleset(client, app) -> None:
     body = client.get("/readyz").json()
     assert body == {"status": "ready", "ruleset_version": app.state.ruleset.version,
