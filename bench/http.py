@@ -43,13 +43,13 @@ import shutil
 import subprocess
 import tempfile
 import urllib.request
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import yaml
 
+from tests.databases import migrate, scratch_database  # noqa: E402
 from tests.servers import uvicorn_process  # noqa: E402
 
 PYTHON = sys.executable
@@ -92,31 +92,10 @@ def app_env(database_url: str, **extra: str) -> dict[str, str]:
 @contextmanager
 def database(kind: str, directory: Path, postgres_url: str) -> Iterator[str]:
     """A fresh database, migrated and seeded: an SQLite file, or a PostgreSQL database dropped afterwards."""
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    if kind == "sqlite":
-        url = f"sqlite:///{directory / 'bench.db'}"
-        name = None
-        admin = None
-    else:
-        server = make_url(postgres_url)
-        name = f"huiqi_bench_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-        admin = create_engine(server, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        url = server.set(database=name).render_as_string(hide_password=False)
-    try:
-        env = app_env(url)
-        subprocess.run([PYTHON, "-m", "alembic", "upgrade", "head"], cwd=ROOT, env=env, check=True,
-                       capture_output=True)
-        subprocess.run([PYTHON, "-m", "app", "seed"], cwd=ROOT, env=env, check=True, capture_output=True)
+    with scratch_database(directory, postgres_url if kind == "postgres" else None, prefix="huiqi_bench") as url:
+        migrate(url)
+        subprocess.run([PYTHON, "-m", "app", "seed"], cwd=ROOT, env=app_env(url), check=True, capture_output=True)
         yield url
-    finally:
-        if admin is not None:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            admin.dispose()
 
 
 def postgres_reachable(url: str) -> bool:

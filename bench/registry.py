@@ -31,7 +31,6 @@ import multiprocessing
 import os
 import random
 import sqlite3
-import statistics
 import sys
 import tempfile
 import time
@@ -45,10 +44,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from alembic import command  # noqa: E402
-from alembic.config import Config  # noqa: E402
-from sqlalchemy import create_engine, select, text  # noqa: E402
-from sqlalchemy.engine import Engine, make_url  # noqa: E402
+from sqlalchemy import select  # noqa: E402
+from sqlalchemy.engine import Engine  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
 from app.db.models import Company, CompanyFact  # noqa: E402
@@ -60,6 +57,7 @@ from app.engine.tables import Tables, load_tables  # noqa: E402
 from app.registry import service as registry  # noqa: E402
 from app.registry.facts import fact_columns  # noqa: E402
 from app.registry.sql import rule_status  # noqa: E402
+from tests.databases import migrate, scratch_database  # noqa: E402
 
 AS_OF = date(2025, 6, 30)
 SEED = 20251
@@ -184,30 +182,6 @@ def make_chunk(job: tuple[int, int]) -> list[tuple[uuid.UUID, Profile, dict[str,
 
 
 # -------------------------------------------------------------------------------------------- loading
-
-
-def alembic_upgrade(url: str) -> None:
-    config = Config(str(ROOT / "alembic.ini"))
-    config.set_main_option("script_location", str(ROOT / "migrations"))
-    config.attributes["database_url"] = url
-    config.attributes["configure_logger"] = False
-    command.upgrade(config, "head")
-
-
-@contextmanager
-def postgres_database(server_url: str) -> Iterator[str]:
-    server = make_url(server_url)
-    name = f"huiqi_bench_{os.getpid()}"
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        yield server.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 class PostgresLoader:
@@ -355,17 +329,18 @@ def main() -> int:
           f"seed {SEED}; {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}")
 
     with tempfile.TemporaryDirectory(prefix="huiqi-bench-") as tmp, \
-            (postgres_database(args.postgres_url) if "postgres" in backends else _nothing()) as pg_url:
+            (scratch_database(Path(tmp), args.postgres_url, prefix="huiqi_bench") if "postgres" in backends
+             else _nothing()) as pg_url:
         engines: dict[str, Engine] = {}
         loaders: dict[str, Any] = {}
         if "sqlite" in backends:
             path = Path(tmp) / "registry.db"
             url = f"sqlite:///{path}"
-            alembic_upgrade(url)
+            migrate(url)
             engines["sqlite"] = make_engine(url)
             loaders["sqlite"] = SqliteLoader(path)
         if "postgres" in backends:
-            alembic_upgrade(pg_url)
+            migrate(pg_url)
             engines["postgres"] = make_engine(pg_url)
             loaders["postgres"] = PostgresLoader(engines["postgres"])
 

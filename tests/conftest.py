@@ -8,22 +8,21 @@ the server (and of its `test` database) are not disturbed.
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from alembic import command
-from alembic.config import Config
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, delete, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import delete
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests import databases
+from tests.databases import migrate
+
+ROOT = databases.ROOT
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
 ON_POSTGRES = TEST_DATABASE_URL.startswith("postgresql")
 
@@ -35,37 +34,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(skip)
 
 
-@contextmanager
-def scratch_database(directory: Path) -> Iterator[str]:
-    """A new empty database: an SQLite file, or a PostgreSQL database of its own, dropped afterwards."""
-    if not ON_POSTGRES:
-        yield f"sqlite:///{directory / f'huiqi-{uuid.uuid4().hex[:8]}.db'}"
-        return
-    server = make_url(TEST_DATABASE_URL)
-    name = f"huiqi_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        yield server.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
-def alembic_config(url: str) -> Config:
-    config = Config(str(ROOT / "alembic.ini"))
-    config.set_main_option("script_location", str(ROOT / "migrations"))
-    config.attributes["database_url"] = url
-    config.attributes["configure_logger"] = False
-    return config
+def scratch_database(directory: Path) -> AbstractContextManager[str]:
+    """A new empty database of the kind this run tests: SQLite, or PostgreSQL on TEST_DATABASE_URL's server."""
+    return databases.scratch_database(directory, TEST_DATABASE_URL if ON_POSTGRES else None)
 
 
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     with scratch_database(tmp_path_factory.mktemp("db")) as url:
-        command.upgrade(alembic_config(url), "head")
+        migrate(url)
         yield url
 
 

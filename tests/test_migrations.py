@@ -9,7 +9,8 @@ from datetime import UTC, date, datetime
 from alembic import command
 from sqlalchemy import create_engine, inspect, text
 
-from tests.conftest import alembic_config, scratch_database
+from tests.conftest import scratch_database
+from tests.databases import alembic_config
 
 
 def test_upgrade_downgrade_upgrade_then_no_drift(tmp_path) -> None:

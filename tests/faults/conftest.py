@@ -18,10 +18,10 @@ from typing import Any, Self
 import httpx
 import pytest
 import yaml
-from alembic import command
 from sqlalchemy import create_engine, text
 
-from tests.conftest import ROOT, alembic_config, scratch_database
+from tests.conftest import ROOT, scratch_database
+from tests.databases import migrate
 from tests.servers import uvicorn_process
 
 SEEDS = [
@@ -73,7 +73,7 @@ def serve(database_url: str, directory: Path, *, workers: int = 1, **settings: s
 def migrated_database(tmp_path: Path) -> Iterator[str]:
     """A database of this test's own (SQLite file, or PostgreSQL when TEST_DATABASE_URL says so), migrated."""
     with scratch_database(tmp_path) as url:
-        command.upgrade(alembic_config(url), "head")
+        migrate(url)
         yield url
 
 

@@ -21,9 +21,8 @@ from typing import Any
 
 import httpx
 import pytest
-from alembic import command
 
-from tests.conftest import alembic_config
+from tests.databases import migrate
 from tests.faults.conftest import SEEDS, Load, decision_ids, make_key, rows, serve
 from tests.servers import free_port
 
@@ -103,7 +102,7 @@ def step_for(key: str) -> Any:
 
 def test_requests_during_an_outage_get_503_and_the_service_recovers(cluster: Cluster, tmp_path: Path) -> None:
     url = cluster.url
-    command.upgrade(alembic_config(url), "head")
+    migrate(url)
     key = make_key(url, "companies:read", "companies:write")
     with serve(url, tmp_path, db_connect_timeout_seconds="2", db_retry_after_seconds="3") as server:
         with Load(server.base, step_for(key), threads=4, pause=0.01) as load:
