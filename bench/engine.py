@@ -23,7 +23,7 @@ import sys
 import time
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -32,7 +32,7 @@ from app.engine.expressions import (  # noqa: E402
     And, Compare, Fact, Intersects, IsTrue, Member, Not, Or, Param, Within,
 )
 from app.engine.facts import ACTIVITIES, CERTIFICATIONS, derive_facts  # noqa: E402
-from app.engine.tables import load_tables  # noqa: E402
+from app.engine.tables import Tables, load_tables  # noqa: E402
 
 AS_OF = date(2025, 6, 30)
 SEED = 20221
@@ -67,6 +67,31 @@ CRITERION = """\
       met: {{zh: 满足, en: met}}
       not_met: {{zh: 不满足, en: not met}}
       unknown: {{zh: "缺少 {{missing}}", en: "missing {{missing}}"}}"""
+
+
+class Places(NamedTuple):
+    """The region and industry codes synthetic rules and profiles are drawn from."""
+
+    provinces: list[str]
+    cities: list[str]
+    counties: list[str]
+    divisions: list[str]
+    classes: list[str]
+
+
+def synthetic_places(tables: Tables) -> Places:
+    provinces = sorted(code for code, region in tables.regions.items() if region.parent is None)
+    cities = sorted(code for code, region in tables.regions.items()
+                    if region.parent in provinces and not code.endswith("0000"))
+    counties = sorted(code for code, region in tables.regions.items() if region.parent in set(cities))
+    divisions = sorted(code for code, industry in tables.industries.items() if industry.level == "division")
+    classes = sorted(code for code, industry in tables.industries.items() if industry.level == "class")
+    return Places(provinces, cities, counties, divisions, classes)
+
+
+def rule_regions(count: int, rng: random.Random, places: Places) -> list[str]:
+    """Each synthetic rule's region: a province for about 30% of them, a city for the rest."""
+    return [rng.choice(places.provinces) if rng.random() < 0.3 else rng.choice(places.cities) for _ in range(count)]
 
 
 def synthetic_rules(count: int, rng: random.Random, regions: list[str], divisions: list[str]) -> dict[str, str]:
@@ -216,27 +241,18 @@ def main() -> int:
     parser.add_argument("--profile-hotspots", action="store_true", help="print where evaluate spends its time")
     args = parser.parse_args()
 
-    tables = load_tables()
-    rng = random.Random(SEED)
-    provinces = sorted(code for code, region in tables.regions.items() if region.parent is None)
-    cities = sorted(code for code, region in tables.regions.items()
-                    if region.parent in provinces and not code.endswith("0000"))
-    counties = sorted(code for code, region in tables.regions.items() if region.parent in set(cities))
-    divisions = sorted(code for code, industry in tables.industries.items() if industry.level == "division")
-    classes = sorted(code for code, industry in tables.industries.items() if industry.level == "class")
-    profiles = synthetic_profiles(args.profiles, rng, counties, classes)
+    places = synthetic_places(load_tables())
+    profiles = synthetic_profiles(args.profiles, random.Random(SEED), places.counties, places.classes)
     sources = {"source-article.txt": (Path(__file__).parents[1] / "rules/sources/source-article.txt").read_text()}
 
-    print(f"{len(profiles):,} profiles over {len(counties):,} counties; as of {AS_OF}; seed {SEED}")
+    print(f"{len(profiles):,} profiles over {len(places.counties):,} counties; as of {AS_OF}; seed {SEED}")
     header = (f"{'rules':>7} {'in region':>9} {'eligible':>8} | {'evaluate p50':>12} {'p99':>8} | "
               f"{'+ answer p50':>12} {'p99':>8} | {'naive p50':>9} {'p99':>8} | {'naive/evaluate':>14}")
     print(header)
     print("-" * len(header))
     for size in (int(value) for value in args.sizes.split(",")):
         rule_rng = random.Random(SEED + size)
-        regions = [rule_rng.choice(provinces) if rule_rng.random() < 0.3 else rule_rng.choice(cities)
-                   for _ in range(size)]
-        files = synthetic_rules(size, rule_rng, regions, divisions)
+        files = synthetic_rules(size, rule_rng, rule_regions(size, rule_rng, places), places.divisions)
         ruleset = build_ruleset(files, sources=sources, display_dir="synthetic")
 
         def decide(profile: Profile) -> Any:

@@ -50,23 +50,17 @@ def memory_kib() -> dict[str, int]:
 def write_synthetic_rules(directory: Path, count: int) -> list[dict[str, Any]]:
     """Write bench/engine.py's synthetic rule files (and the source they quote); return profiles for them."""
     from app.engine.tables import load_tables
-    from bench.engine import SEED, synthetic_profiles, synthetic_rules
+    from bench.engine import SEED, rule_regions, synthetic_places, synthetic_profiles, synthetic_rules
 
-    tables = load_tables()
-    provinces = sorted(code for code, region in tables.regions.items() if region.parent is None)
-    cities = sorted(code for code, region in tables.regions.items()
-                    if region.parent in provinces and not code.endswith("0000"))
-    counties = sorted(code for code, region in tables.regions.items() if region.parent in set(cities))
-    divisions = sorted(code for code, industry in tables.industries.items() if industry.level == "division")
-    classes = sorted(code for code, industry in tables.industries.items() if industry.level == "class")
+    places = synthetic_places(load_tables())
     rng = random.Random(SEED + count)
-    regions = [rng.choice(provinces) if rng.random() < 0.3 else rng.choice(cities) for _ in range(count)]
+    regions = rule_regions(count, rng, places)
     directory.mkdir(parents=True, exist_ok=True)
-    for name, text in synthetic_rules(count, rng, regions, divisions).items():
+    for name, text in synthetic_rules(count, rng, regions, places.divisions).items():
         (directory / name).write_text(text, encoding="utf-8")
     (directory / "sources").mkdir(exist_ok=True)
     shutil.copy(ROOT / "rules" / "sources" / "source-article.txt", directory / "sources")
-    profiles = synthetic_profiles(500, random.Random(SEED), counties, classes)
+    profiles = synthetic_profiles(500, random.Random(SEED), places.counties, places.classes)
     return [profile.model_dump(mode="json", exclude_none=True) for profile in profiles]
 
 
