@@ -74,9 +74,7 @@ class Tables:
     retired_regions: dict[str, str]  # retired code -> current code
     region_ancestors: dict[str, frozenset[str]]  # code -> itself and every ancestor
     industries: dict[str, Industry]
-    size_standard: dict[str, Any]
     size_groups: tuple[SizeGroup, ...]
-    line_standard: dict[str, Any]
     statistical_lines: tuple[StatisticalLine, ...]
     clusters: dict[str, dict[str, Any]]
     vocabulary: dict[str, Any]
@@ -240,9 +238,7 @@ def load_tables(directory: Path = STANDARDS_DIR) -> Tables:
         retired_regions=retired,
         region_ancestors=_ancestors(regions),
         industries=industries,
-        size_standard=size["standard"],
         size_groups=size_groups,
-        line_standard=lines_doc["standard"],
         statistical_lines=lines,
         clusters=clusters,
         vocabulary=_read_yaml(directory / "vocabulary.yaml"),
