@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from app.clients.service import create_client
 from app.db.models import RuleVersion
+from app.engine import load_ruleset
 from tests.conftest import ROOT, make_settings
 from tests.helpers import assert_problem
 
@@ -91,8 +92,7 @@ def test_a_good_reload_swaps_the_set_and_records_new_versions(running, rules) ->
 def test_a_reload_to_rules_other_than_the_pinned_version_is_refused(database_url, rules) -> None:
     from app.main import create_app
 
-    with TestClient(create_app(make_settings(database_url, rules_dir=rules))) as probe:
-        version = probe.get("/readyz").json()["ruleset_version"]
+    version = load_ruleset(rules).version  # what is on disk now
     app = create_app(make_settings(database_url, rules_dir=rules, expected_ruleset_version=version))
     with TestClient(app) as client:
         with app.state.session_factory() as session:

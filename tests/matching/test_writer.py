@@ -58,6 +58,19 @@ def row(ruleset: Any) -> dict[str, Any]:
                                 profile=profile, as_of=date(2024, 6, 30))
 
 
+def held_back(writer: DecisionWriter) -> threading.Event:
+    """Make the writer thread wait before each insert until the returned event is set (at most 5 s)."""
+    gate = threading.Event()
+    original = writer._write
+
+    def slow_write(batch: list[dict[str, Any]]) -> None:
+        gate.wait(5)
+        original(batch)
+
+    writer._write = slow_write  # type: ignore[method-assign]
+    return gate
+
+
 def count(factory: Any) -> int:
     with factory() as session:
         return session.scalar(select(func.count()).select_from(Decision))
@@ -75,14 +88,7 @@ def test_the_hot_path_answer_equals_the_plain_answer(ruleset) -> None:
 
 def test_a_queued_decision_is_found_by_the_next_read(writer_for, ruleset) -> None:
     writer, factory = writer_for()
-    gate = threading.Event()
-    original = writer._write
-
-    def slow_write(batch: list[dict[str, Any]]) -> None:
-        gate.wait(5)
-        original(batch)
-
-    writer._write = slow_write  # type: ignore[method-assign]
+    gate = held_back(writer)
     rows = [row(ruleset) for _ in range(50)]
     for r in rows:
         assert writer.offer(r)
@@ -99,14 +105,7 @@ def test_a_queued_decision_is_found_by_the_next_read(writer_for, ruleset) -> Non
 def test_a_full_queue_makes_the_caller_write_its_own_row(writer_for, ruleset) -> None:
     writer, factory = writer_for(queue_size=1, put_timeout=0.0)
     # Hold the writer thread before its insert, and fill its queue meanwhile.
-    gate = threading.Event()
-    original = writer._write
-
-    def slow_write(batch: list[dict[str, Any]]) -> None:
-        gate.wait(5)
-        original(batch)
-
-    writer._write = slow_write  # type: ignore[method-assign]
+    gate = held_back(writer)
     first, second, third = row(ruleset), row(ruleset), row(ruleset)
     assert writer.offer(first)  # taken by the thread, which waits at the gate
     deadline = time.monotonic() + 5

@@ -65,17 +65,23 @@ def test_reach_counts_match_python(app: FastAPI, stored: dict, as_of: date) -> N
             statuses.count("eligible"), statuses.count("needs_info"), statuses.count("ineligible")), policy_id
 
 
-def test_a_draft_rule_shows_who_gains_and_who_loses(app: FastAPI, stored: dict) -> None:
+def draft_of_sumao(app: FastAPI, stored: dict, old: str, new: str):  # type: ignore[no-untyped-def]
+    """js-sumao-loan's file with `old` replaced by `new`, compiled as a draft: each stored company's
+    status under today's rule and under the draft (by the Python evaluator), and the registry's impact."""
     ruleset = app.state.ruleset
     current = ruleset.rules["js-sumao-loan"]
-    text = current.source_text.replace("value: 0.1\n", "value: 0.5\n", 1)
+    text = current.source_text.replace(old, new, 1)
     assert text != current.source_text
     draft = compile_rule(text, current.file_name, tables=ruleset.tables)
-    as_of = DATES[1]
-    before = python_statuses(app, current, stored, as_of)
-    after = python_statuses(app, draft, stored, as_of)
+    before = python_statuses(app, current, stored, DATES[1])
+    after = python_statuses(app, draft, stored, DATES[1])
     with app.state.session_factory() as session:
-        impact = registry.impact(session, draft, ruleset, as_of=as_of)
+        impact = registry.impact(session, draft, ruleset, as_of=DATES[1])
+    return before, after, impact
+
+
+def test_a_draft_rule_shows_who_gains_and_who_loses(app: FastAPI, stored: dict) -> None:
+    before, after, impact = draft_of_sumao(app, stored, "value: 0.1\n", "value: 0.5\n")
     lost = {cid for cid in stored if before[cid] == "eligible" and after[cid] != "eligible"}
     gained = {cid for cid in stored if after[cid] == "eligible" and before[cid] != "eligible"}
     assert lost, "the seeds should include exporters between 10% and 50% export share"
@@ -89,16 +95,7 @@ def test_a_draft_rule_shows_who_gains_and_who_loses(app: FastAPI, stored: dict) 
 def test_a_draft_moved_to_other_regions_counts_every_company(app: FastAPI, stored: dict, region: str) -> None:
     # impact() evaluates only the companies inside either version's regions and counts the rest:
     # moving a measure must still show who gains (the new region) and who loses (the old one).
-    ruleset = app.state.ruleset
-    current = ruleset.rules["js-sumao-loan"]
-    text = current.source_text.replace('region: ["320000"]', f"region: {region}", 1)
-    assert text != current.source_text
-    draft = compile_rule(text, current.file_name, tables=ruleset.tables)
-    as_of = DATES[1]
-    before = python_statuses(app, current, stored, as_of)
-    after = python_statuses(app, draft, stored, as_of)
-    with app.state.session_factory() as session:
-        impact = registry.impact(session, draft, ruleset, as_of=as_of)
+    before, after, impact = draft_of_sumao(app, stored, 'region: ["320000"]', f"region: {region}")
     assert impact.companies == len(stored)
     assert {c["company_id"]: (c["before"], c["after"]) for c in impact.changes} == {
         cid: (before[cid], after[cid]) for cid in stored if before[cid] != after[cid]}
