@@ -87,7 +87,7 @@ def explain(rules_dir: Path, profile_path: Path, as_of: date, lang: str) -> int:
     print(heading.format(v=ruleset.version, d=as_of.isoformat()))
     tables = ruleset.tables
     derived = ", ".join(f"{tables.label('fields', name, lang)} {format_fact(ruleset.facts[name], value, lang, tables)}"
-                        for name, value in decision.derived.items() if value is not None)
+                        for name, value in decision.derived_facts.items() if value is not None)
     print(("派生事实：" if lang == "zh" else "Derived: ") + (derived or "-"))
     for result in decision.results:
         if not result.in_region:

@@ -111,6 +111,8 @@ class CompanyFact(Base):
     import_value: Mapped[float | None] = mapped_column(Double)
     valuation: Mapped[float | None] = mapped_column(Double)
     size_class: Mapped[str | None] = mapped_column(String(16))
+    size_class_mask: Mapped[int | None] = mapped_column(Integer)  # the classes still possible, a bit each
+    urban_district: Mapped[bool | None] = mapped_column(Boolean)
     industry_group: Mapped[str | None] = mapped_column(String(32))
     above_designated_size: Mapped[bool | None] = mapped_column(Boolean)
     above_quota: Mapped[bool | None] = mapped_column(Boolean)

@@ -14,11 +14,13 @@ from datetime import date
 from functools import cached_property
 from typing import Any
 
-from .expressions import Fact, deciding_leaves, near_miss
-from .facts import RATIOS, derive_facts, missing_inputs
+from .expressions import Fact, Param, any_of_truths, deciding_leaves, near_miss, names_in
+from .facts import RATIOS, SIZE_CLASSES, derive_facts, missing_inputs
 from .formatting import field_labels, format_fact, format_number
 from .profile import Profile
-from .ruleset import ELIGIBLE, INELIGIBLE, LANGUAGES, NEEDS_INFO, CompiledCriterion, Rule, RuleSet, Template
+from .ruleset import (
+    ELIGIBLE, INELIGIBLE, LANGUAGES, NEEDS_INFO, CompiledCriterion, Rule, RuleSet, Template, settled_by_sector,
+)
 MET, NOT_MET, UNKNOWN = "met", "not_met", "unknown"
 _STATUS_ORDER = {ELIGIBLE: 0, NEEDS_INFO: 1, INELIGIBLE: 2}
 _TRUTH_STATUS = {True: MET, False: NOT_MET, None: UNKNOWN}
@@ -28,6 +30,11 @@ DERIVED_FACTS = (
     "rd_intensity", "rd_staff_share", "export_share", "main_business_share", "domestic_revenue",
     "company_age_years",
 )
+# Said after the explanation of a criterion whose verdict rests on a threshold of Huiqi's own.
+PROVISIONAL = {
+    "zh": "（此门槛为本系统的暂定假设，尚待主管部门确认。）",
+    "en": " (This threshold is provisional: Huiqi's assumption, pending confirmation by the department.)",
+}
 # Bounds the rule set's memory of region criteria as answered (some 500 bytes each): the catalogue
 # in 600 places, or 10,000 rules in 2.
 REGION_CRITERIA_KEPT = 20_000
@@ -41,6 +48,7 @@ class CriterionResult:
     explanation: dict[str, str]
     gaps: tuple[dict[str, Any], ...] = ()
     missing_fields: tuple[str, ...] = ()
+    provisional: bool = False  # the verdict rests on a parameter with basis `assumption`
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {"id": self.id, "status": self.status, "explanation": self.explanation}
@@ -83,7 +91,7 @@ class RuleResult:
     # result is read once or twice per answer.
     __slots__ = ("rule", "status", "in_region", "_reading", "_criteria", "_own", "_missing_fields")
 
-    def __init__(self, rule: Rule, status: str, reading: Reading, in_region: bool) -> None:
+    def __init__(self, rule: Rule, status: str, reading: Reading, in_region: bool | None) -> None:
         self.rule = rule
         self.status = status
         self._reading = reading
@@ -106,7 +114,7 @@ class RuleResult:
     @property
     def _own_criteria(self) -> tuple[CriterionResult, ...]:
         if self._own is None:
-            self._own = tuple(map(self._criterion, self.rule.criteria)) if self.in_region else ()
+            self._own = tuple(map(self._criterion, self.rule.criteria)) if self.in_region is not False else ()
         return self._own
 
     @property
@@ -115,6 +123,8 @@ class RuleResult:
             self._missing_fields = ()
             if self.status == NEEDS_INFO:
                 wanted = {name for criterion in self._own_criteria for name in criterion.missing_fields}
+                if self.in_region is None:
+                    wanted.add("region_code")
                 self._missing_fields = tuple(name for name in PROFILE_FIELDS if name in wanted)
         return self._missing_fields
 
@@ -128,7 +138,13 @@ class RuleResult:
             "criteria": [self._region_dict(), *(criterion.to_dict() for criterion in self._own_criteria)],
             "missing_fields": list(self.missing_fields),
             "rule_version": self.rule.version,
+            "assumptions": self.assumptions,
         }
+
+    @property
+    def assumptions(self) -> list[str]:
+        """The criteria whose verdict rests on a threshold of Huiqi's own (basis `assumption`)."""
+        return [criterion.id for criterion in self._own_criteria if criterion.provisional]
 
     def _region_dict(self) -> dict[str, Any]:
         kept, key = self._reading.ruleset.region_criteria, (self.rule.id, self._reading.facts["region"])
@@ -147,6 +163,13 @@ class RuleResult:
         if self.in_region:
             explanation = {"zh": f"注册地{zh}属于本政策适用地区（{scope['zh']}）。",
                            "en": f"Registered in {en}, within the measure's region ({scope['en']})."}
+        elif self.in_region is None:
+            explanation = {
+                "zh": f"注册地只知道在{zh}，本政策只适用于其中的{scope['zh']}：请补充下一级行政区划。",
+                "en": f"Registered somewhere in {en}; the measure covers only {scope['en']} there: "
+                      "please give the next level down (city or district).",
+            }
+            return CriterionResult("region", UNKNOWN, explanation, missing_fields=("region_code",))
         else:
             explanation = {"zh": f"注册地{zh}不在本政策适用地区（{scope['zh']}）内。",
                            "en": f"Registered in {en}, outside the measure's region ({scope['en']})."}
@@ -161,9 +184,35 @@ class RuleResult:
             missing = self._missing(criterion)
         elif truth is False:
             gaps = self._gaps(criterion)
+        if truth is False and settled_by_sector(criterion, self._reading.facts):
+            return CriterionResult(criterion.id, status, self._beyond_profile(), gaps)
         templates = criterion.explain[status]
         explanation = {lang: self._render(templates[lang], lang, missing) for lang in LANGUAGES}
-        return CriterionResult(criterion.id, status, explanation, gaps, missing)
+        provisional = truth is not None and self._rests_on_assumption(criterion, truth)
+        if provisional:
+            explanation = {lang: text + PROVISIONAL[lang] for lang, text in explanation.items()}
+        return CriterionResult(criterion.id, status, explanation, gaps, missing, provisional)
+
+    def _rests_on_assumption(self, criterion: CompiledCriterion, truth: bool) -> bool:
+        assumed = self.rule.assumed_params
+        if not assumed:
+            return False
+        return any(isinstance(operand, Param) and operand.name in assumed
+                   for leaf, _ in self._leaves(criterion, truth) for operand in names_in(leaf))
+
+    def _beyond_profile(self) -> dict[str, str]:
+        """Why a criterion on 规上 status is answered not met in a sector where no figure decides it."""
+        tables = self._reading.ruleset.tables
+        line = tables.line_for(self._reading.facts["industry"])
+        if line is None:
+            return {"zh": "本行业没有规模以上（限额以上）统计标准，无法据企业信息认定为规上企业，按不符合处理。",
+                    "en": "This sector has no above-designated-size (above-quota) statistical line, so no "
+                          "figure of the company can make it one: treated as not met."}
+        return {"zh": f"本行业按{line.name['zh']}的口径纳入规上统计，不看营业收入，无法据所填信息判断，按不符合处理；"
+                      "如已纳入统计，请向当地统计部门确认。",
+                "en": f"This sector counts as above designated size by another measure than revenue "
+                      f"({line.name['en']}), which no figure here can show: treated as not met. A firm "
+                      "already in the statistics can confirm it with the local statistics bureau."}
 
     def _leaves(self, criterion: CompiledCriterion, want: bool | None) -> list[tuple[Any, bool]]:
         return deciding_leaves(criterion.node, self._reading.facts, criterion.subtrees, want)
@@ -250,7 +299,7 @@ class Decision:
     @cached_property
     def results(self) -> list[RuleResult]:
         """Every rule in force, eligible first, then needs_info, then ineligible; by id within each."""
-        candidates = set(self.ruleset.candidates(self.facts["region"]))
+        candidates = {rule for rule, _ in self.ruleset.candidates(self.facts["region"])}
         outside = [
             RuleResult(rule, INELIGIBLE, self._reading, in_region=False)
             for rule in self.ruleset.rules.values()
@@ -264,8 +313,24 @@ class Decision:
         return self._evaluated
 
     @property
-    def derived(self) -> dict[str, Any]:
+    def derived_facts(self) -> dict[str, Any]:
+        """The derived facts as the engine knows them (a size class may be a set of possible ones)."""
         return {name: self.facts.get(name) for name in DERIVED_FACTS}
+
+    @property
+    def derived(self) -> dict[str, Any]:
+        """The derived facts as the contract shows them: a size class the figures settle only in part
+        is null, with the classes still open in `size_class_possible`; age in whole years."""
+        derived = self.derived_facts
+        size = derived["size_class"]
+        derived["size_class_possible"] = None if size is None else \
+            [value for value in SIZE_CLASSES if value == size or (isinstance(size, frozenset) and value in size)]
+        if isinstance(size, frozenset):
+            derived["size_class"] = None
+        age = derived["company_age_years"]
+        if age is not None:
+            derived["company_age_years"] = int(age)
+        return derived
 
     @property
     def rule_versions(self) -> dict[str, str]:
@@ -289,8 +354,8 @@ def evaluate(ruleset: RuleSet, profile: Profile | dict[str, Any], *, as_of: date
         profile = Profile.model_validate(profile)
     reading = Reading(ruleset, derive_facts(profile.values(), as_of, ruleset.tables))
     evaluated = [
-        RuleResult(rule, rule.decide(reading.facts), reading, in_region=True)
-        for rule in ruleset.candidates(profile.region_code)
+        RuleResult(rule, rule.decide(reading.facts, in_region), reading, in_region=in_region)
+        for rule, in_region in ruleset.candidates(profile.region_code)
         if rule.definition.validity is None or rule.in_force(as_of)
     ]
     return Decision(reading, as_of, evaluated)
@@ -299,7 +364,7 @@ def evaluate(ruleset: RuleSet, profile: Profile | dict[str, Any], *, as_of: date
 def evaluate_rule(ruleset: RuleSet, rule: Rule, profile: Profile, *, as_of: date) -> RuleResult:
     """One rule's answer for one profile (worked examples, draft rules)."""
     reading = Reading(ruleset, derive_facts(profile.values(), as_of, ruleset.tables))
-    in_region = any(code in ruleset.tables.region_ancestors.get(profile.region_code, ())
-                    for code in rule.definition.region)
-    status = rule.decide(reading.facts) if in_region else INELIGIBLE
+    relation = ruleset.tables.region_within
+    in_region = any_of_truths(relation(profile.region_code, area) for area in rule.definition.region)
+    status = rule.decide(reading.facts, in_region) if in_region is not False else INELIGIBLE
     return RuleResult(rule, status, reading, in_region=in_region)

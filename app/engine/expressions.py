@@ -532,11 +532,11 @@ def _compile(node: Node, params: Mapping[str, ParamSpec], tables: Tables, compil
     if isinstance(node, Within):
         name, codes = node.fact.name, frozenset(node.codes)
         if name == "region":
-            ancestors = tables.region_ancestors
+            relation = tables.region_within
 
             def region_within(facts: Mapping[str, Any]) -> Truth:
                 code = facts.get(name)
-                return None if code is None else not codes.isdisjoint(ancestors.get(code, (code,)))
+                return None if code is None else any_of_truths(relation(code, area) for area in codes)
 
             return region_within
         prefixes = tuple(node.codes)
@@ -558,6 +558,8 @@ def _compile(node: Node, params: Mapping[str, ParamSpec], tables: Tables, compil
 
             return compare_facts
         bound = params[right.name].value if isinstance(right, Param) else right.value  # type: ignore[union-attr]
+        if isinstance(right, Literal):  # an enum fact, which may be known only as a set of possible values
+            return _enum_test(name, lambda value: compare(value, bound))
 
         def compare_value(facts: Mapping[str, Any]) -> Truth:
             value = facts.get(name)
@@ -576,12 +578,7 @@ def _compile(node: Node, params: Mapping[str, ParamSpec], tables: Tables, compil
             return in_list_fact
         name = node.item.name  # type: ignore[union-attr]
         allowed = frozenset(_list_value(node.container, params))
-
-        def fact_in_list(facts: Mapping[str, Any]) -> Truth:
-            value = facts.get(name)
-            return None if value is None else (value in allowed) != negated
-
-        return fact_in_list
+        return _enum_test(name, lambda value: (value in allowed) != negated)
     if isinstance(node, Intersects):
         name = node.left.name  # type: ignore[union-attr]
         wanted = frozenset(_list_value(node.right, params))
@@ -592,6 +589,34 @@ def _compile(node: Node, params: Mapping[str, ParamSpec], tables: Tables, compil
 
         return intersects
     raise AssertionError(node)
+
+
+def any_of_truths(truths: Iterator[Truth] | Any) -> Truth:
+    """Kleene OR of several truths."""
+    result: Truth = False
+    for truth in truths:
+        if truth is True:
+            return True
+        if truth is None:
+            result = None
+    return result
+
+
+def _enum_test(name: str, test: Callable[[str], bool]) -> Evaluator:
+    """A test of an enum fact. A fact the profile settles only in part (the size classes the known
+    figures leave open) is a frozenset of the values still possible: the test is true when it holds
+    for every one of them, false when for none, and unknown otherwise."""
+
+    def enum_test(facts: Mapping[str, Any]) -> Truth:
+        value = facts.get(name)
+        if value is None:
+            return None
+        if isinstance(value, frozenset):
+            outcomes = {test(possible) for possible in value}
+            return outcomes.pop() if len(outcomes) == 1 else None
+        return test(value)
+
+    return enum_test
 
 
 def _list_value(operand: Operand, params: Mapping[str, ParamSpec]) -> tuple[str, ...]:

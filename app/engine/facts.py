@@ -49,6 +49,7 @@ def fact_specs(tables: Tables) -> dict[str, FactSpec]:
     """Every fact a condition may name."""
     specs = [
         FactSpec("region", "region"),
+        FactSpec("urban_district", "bool"),
         FactSpec("industry", "industry"),
         FactSpec("entity_type", "enum", values=ENTITY_TYPES, vocabulary="entity_type"),
         FactSpec("listing_status", "enum", values=LISTING_STATUSES, vocabulary="listing_status"),
@@ -101,46 +102,118 @@ def _first_known(values: dict[str, Any], fields: tuple[str, ...]) -> float | Non
     return None
 
 
+def revenue_at_least(values: dict[str, Any], source: tuple[str, ...], bound: float) -> bool | None:
+    """Whether the revenue a line is drawn on reaches `bound`. `source` names the figure the line uses
+    first (主营业务收入 for 工业 and the 限上 sectors), then 营业收入. 营业收入 = 主营业务收入 + 其他业务收入,
+    so 营业收入 below the line proves the main-business figure below it too, but 营业收入 at or above it
+    proves nothing (domain.md §16.3)."""
+    primary = values.get(source[0])
+    if primary is not None:
+        return primary >= bound
+    fallback = _first_known(values, source[1:])
+    if fallback is not None and fallback < bound:
+        return False
+    return None
+
+
 def _meets(group: SizeGroup, tier: dict[str, float], values: dict[str, Any]) -> bool | None:
     """Kleene AND of `metric >= bound` over the tier's metrics."""
     result: bool | None = True
     for metric, bound in tier.items():
-        value = _first_known(values, group.revenue_source) if metric == "revenue" else values.get(metric)
-        if value is None:
-            result = None
-        elif value < bound:
+        if metric == "revenue":
+            reached = revenue_at_least(values, group.revenue_source, bound)
+        else:
+            value = values.get(metric)
+            reached = None if value is None else value >= bound
+        if reached is False:
             return False
+        if reached is None:
+            result = None
     return result
 
 
-def classify_size(group: SizeGroup, values: dict[str, Any]) -> str | None:
-    """The size class by the group's table, or None where the known figures cannot settle it.
+def possible_sizes(group: SizeGroup, values: dict[str, Any]) -> frozenset[str]:
+    """The size classes the known figures leave open (工信部联企业〔2011〕300号, domain.md §16.2).
 
-    Bounds are monotone (large ⊇ medium ⊇ small in what they demand), so a tier that is surely not met
-    rules out every tier above it; this settles e.g. "micro" from employees alone.
-    """
+    A tier is met when every metric reaches its bound; the classes are large, else medium, else
+    small, else micro. Bounds rise from tier to tier on every metric, so a class stays possible unless
+    a known figure rules it out: one figure below the large line makes an SME whatever the others."""
     met = {tier: _meets(group, bounds, values) for tier, bounds in group.tiers}
-    if met["small"] is False:
-        return "micro"
-    if met["medium"] is False:
-        return "small" if met["small"] else None
-    if met["large"] is False:
-        return "medium" if met["medium"] else None
-    return "large" if met["large"] else None
+    possible = set()
+    if met["large"] is not False:
+        possible.add("large")
+    if met["large"] is not True and met["medium"] is not False:
+        possible.add("medium")
+    if met["medium"] is not True and met["small"] is not False:
+        possible.add("small")
+    if met["small"] is not True:
+        possible.add("micro")
+    return frozenset(possible)
 
 
-def company_age_years(founded_on: date | None, as_of: date) -> int | None:
-    """Whole years completed between registration and the evaluation date."""
+def classify_size(group: SizeGroup, values: dict[str, Any]) -> str | frozenset[str]:
+    """The size class where the known figures settle it, else the set of classes still possible."""
+    possible = possible_sizes(group, values)
+    return next(iter(possible)) if len(possible) == 1 else possible
+
+
+def years_before(day: date, years: int) -> date:
+    """The same calendar day `years` earlier (28 February for a 29 February that year lacks)."""
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:
+        return day.replace(year=day.year - years, day=28)
+
+
+def company_age_years(founded_on: date | None, as_of: date) -> float | None:
+    """Years since registration, exact to the day: whole years completed, plus the part of the
+    current year as a fraction, so that "not more than 10 years" (`<= 10`) holds on the tenth
+    anniversary and fails the day after. Whole anniversaries count by `years_before`, as SQL does."""
     if founded_on is None:
         return None
-    before_anniversary = (as_of.month, as_of.day) < (founded_on.month, founded_on.day)
-    return as_of.year - founded_on.year - before_anniversary
+    whole = as_of.year - founded_on.year
+    while whole > 0 and years_before(as_of, whole) < founded_on:
+        whole -= 1
+    last = years_before(as_of, whole)
+    if last == founded_on:
+        return float(whole)
+    previous = years_before(as_of, whole + 1)
+    return whole + (last - founded_on).days / (last - previous).days
+
+
+# The registration authority (9, 市场监管) and category of a unified social credit code: 91 an
+# enterprise, 92 an individual business (GB 32100-2015; domain.md §6.1).
+_ENTITY_OF_CREDIT_CODE = {"91": "enterprise", "92": "individual_business"}
+
+
+def entity_type_of(values: dict[str, Any]) -> str | None:
+    """The entity type as given, or as the credit code tells it."""
+    given = values.get("entity_type")
+    if given is not None:
+        return given
+    code = values.get("credit_code")
+    return None if code is None else _ENTITY_OF_CREDIT_CODE.get(code[:2])
+
+
+# Facts that some sectors cannot have settled by any profile field: 规上 status where the line is a
+# qualification (construction) or the sector has no 规上/限上 line at all. A criterion left unknown by
+# them alone is answered not met (evaluate.py), on the Python and the SQL path alike.
+UNSETTLEABLE_FACTS = frozenset({"above_designated_size"})
+
+
+def unsettleable(facts: dict[str, Any]) -> bool:
+    """Whether the company's sector leaves 规上 status beyond what a profile can tell."""
+    return facts.get("industry") is not None and facts.get("designated_size_line") is None and \
+        facts.get("above_designated_size") is None
 
 
 def derive_facts(values: dict[str, Any], as_of: date, tables: Tables) -> dict[str, Any]:
     """All facts of one profile, computed once: the fields themselves and every derived fact."""
     facts = dict(values)
-    facts["region"] = values.get("region_code")
+    region = values.get("region_code")
+    facts["region"] = region
+    facts["urban_district"] = None if region is None else tables.urban_district(region)
+    facts["entity_type"] = entity_type_of(values)
     industry = values.get("industry_code")
     facts["industry"] = industry
     facts["company_age_years"] = company_age_years(values.get("founded_on"), as_of)
@@ -160,14 +233,13 @@ def derive_facts(values: dict[str, Any], as_of: date, tables: Tables) -> dict[st
     facts["size_class"] = classify_size(group, values)
     line = tables.line_for(industry)
     if line is None or line.min_revenue is None:
-        # No revenue line for this sector (e.g. construction counts by qualification): unknown, and
-        # no profile field can settle it.
+        # No revenue line for this sector: construction counts by qualification, real estate
+        # development counts every developer, finance and a few others have no 规上/限上 line at all.
         facts["designated_size_line"] = None
-        facts["above_designated_size"] = None
+        facts["above_designated_size"] = True if line is not None and line.counts_all else None
         facts["above_quota"] = False if line is None or line.kind != "quota" else None
         return facts
-    line_revenue = _first_known(values, line.revenue_source)
-    above = None if line_revenue is None else line_revenue >= line.min_revenue
+    above = revenue_at_least(values, line.revenue_source, line.min_revenue)
     facts["designated_size_line"] = line.min_revenue
     facts["above_designated_size"] = above
     facts["above_quota"] = above if line.kind == "quota" else False
@@ -175,37 +247,52 @@ def derive_facts(values: dict[str, Any], as_of: date, tables: Tables) -> dict[st
 
 
 def missing_inputs(fact: str, facts: dict[str, Any], tables: Tables) -> list[str]:
-    """The profile fields that, if given, would make an unknown fact known."""
+    """The profile fields that, if given, would make an unknown fact known (or narrow it)."""
     spec_inputs = _INPUTS.get(fact)
     if spec_inputs is None:
         return [fact] if facts.get(fact) is None else []
     industry = facts.get("industry_code")
     if fact in ("size_class", "above_designated_size", "above_quota", "designated_size_line", "industry_group"):
         if industry is None:
-            wanted = ["industry_code"] + (["employees", "annual_revenue"] if fact == "size_class" else [])
-            if fact in ("above_designated_size", "above_quota"):
+            wanted = ["industry_code"]
+            if fact == "size_class":
+                wanted += ["employees", "annual_revenue"]
+            elif fact in ("above_designated_size", "above_quota"):
                 wanted.append("annual_revenue")
             return [field for field in wanted if facts.get(field) is None]
         if fact == "size_class":
             group = tables.size_group_for(industry)
             wanted = []
-            for metric in group.tiers[0][1]:
+            for metric in group.tiers[-1][1]:
                 if metric == "revenue":
-                    if _first_known(facts, group.revenue_source) is None:
-                        wanted.append(group.revenue_source[-1])
+                    if not _revenue_settled(facts, group.revenue_source, group):
+                        wanted.append(group.revenue_source[0])
                 elif facts.get(metric) is None:
                     wanted.append(metric)
             return wanted
         line = tables.line_for(industry)
         if line is None or line.min_revenue is None:
             return []
-        return [line.revenue_source[-1]] if _first_known(facts, line.revenue_source) is None else []
+        settled = revenue_at_least(facts, line.revenue_source, line.min_revenue) is not None
+        return [] if settled else [line.revenue_source[0]]
+    if fact == "entity_type":
+        return ["entity_type"] if facts.get("entity_type") is None else []
+    if fact == "urban_district":
+        return ["region_code"] if facts.get("urban_district") is None else []
     return [field for field in spec_inputs if facts.get(field) is None]
+
+
+def _revenue_settled(facts: dict[str, Any], source: tuple[str, ...], group: SizeGroup) -> bool:
+    """Whether the revenue figure is known well enough to place the company on every tier's line."""
+    return all(revenue_at_least(facts, source, bounds["revenue"]) is not None
+               for _, bounds in group.tiers if "revenue" in bounds)
 
 
 _INPUTS = {
     "region": ("region_code",),
+    "urban_district": ("region_code",),
     "industry": ("industry_code",),
+    "entity_type": ("entity_type",),
     "company_age_years": ("founded_on",),
     "rd_intensity": RATIOS["rd_intensity"],
     "rd_staff_share": RATIOS["rd_staff_share"],

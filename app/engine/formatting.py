@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from .facts import FactSpec
@@ -28,10 +29,22 @@ def format_number(value: float, unit: str | None, lang: str) -> str:
     if unit == "persons":
         return f"{_trimmed(value, 0)}人" if lang == "zh" else f"{_trimmed(value, 0)} people"
     if unit == "years":
-        if lang == "zh":
-            return f"{_trimmed(value, 1)}年"
-        return f"{_trimmed(value, 1)} year" + ("" if value == 1 else "s")
+        return _years(value, lang)
     return _trimmed(value, 2)
+
+
+def _years(value: float, lang: str) -> str:
+    """A duration in years: whole years, then the months (or, in the first month, days) past them,
+    so an age a day past its tenth anniversary does not read as "10 years"."""
+    whole = int(value)
+    months = int((value - whole) * 12)
+    days = math.ceil((value - whole) * 365) if value > whole and not months else 0
+    if lang == "zh":
+        return f"{whole}年" + (f"{months}个月" if months else f"零{days}天" if days else "")
+    text = f"{whole} year" + ("" if whole == 1 else "s")
+    if months:
+        return text + f" {months} month" + ("" if months == 1 else "s")
+    return text + (f" and {days} day" + ("" if days == 1 else "s") if days else "")
 
 
 def format_fact(spec: FactSpec, value: Any, lang: str, tables: Tables) -> str:
@@ -43,6 +56,8 @@ def format_fact(spec: FactSpec, value: Any, lang: str, tables: Tables) -> str:
     if spec.kind == "bool":
         return _BOOL[bool(value)][lang]
     if spec.kind == "enum":
+        if isinstance(value, frozenset):  # known only in part: the values still possible
+            return possible_values(spec, value, lang, tables)
         return tables.label(spec.vocabulary or spec.name, value, lang)
     if spec.kind == "list":
         if not value:
@@ -54,6 +69,17 @@ def format_fact(spec: FactSpec, value: Any, lang: str, tables: Tables) -> str:
         name = tables.industry_name(value, lang)
         return f"{value} {name}".strip()
     return str(value)
+
+
+def possible_values(spec: FactSpec, values: frozenset[str], lang: str, tables: Tables) -> str:
+    """"小型或微型" / "micro or small": the values of an enum fact the profile leaves open."""
+    if spec.values is not None and len(values) == len(spec.values):
+        return UNKNOWN[lang]
+    ordered = [tables.label(spec.vocabulary or spec.name, value, lang)
+               for value in (spec.values or sorted(values)) if value in values]
+    if lang == "zh":
+        return "、".join(ordered[:-1]) + "或" + ordered[-1]
+    return ", ".join(ordered[:-1]) + " or " + ordered[-1]
 
 
 def format_parameter(value: Any, unit: str, lang: str, tables: Tables) -> str:

@@ -19,7 +19,7 @@ from pydantic import ValidationError
 
 from .errors import ExpressionError, RuleFileError, RuleSetError
 from .expressions import Evaluator, Node, Param, ParamSpec, check, compile_node, names_in, parse
-from .facts import FactSpec, fact_specs
+from .facts import UNSETTLEABLE_FACTS, FactSpec, fact_specs, unsettleable
 from .formatting import format_parameter, format_regions
 from .schema import Criterion, RuleDefinition
 from .tables import Tables, load_tables
@@ -94,9 +94,16 @@ class Rule:
     def title(self) -> dict[str, str]:
         return self.definition.title.model_dump()
 
-    def decide(self, facts: Mapping[str, Any]) -> str:
-        """The rule's status for facts of a company already known to be in its region."""
-        status = ELIGIBLE
+    @cached_property
+    def assumed_params(self) -> frozenset[str]:
+        """The parameters that are Huiqi's assumptions, not law (basis `assumption`)."""
+        return frozenset(name for name, parameter in self.definition.parameters.items()
+                         if parameter.basis == "assumption")
+
+    def decide(self, facts: Mapping[str, Any], in_region: bool | None = True) -> str:
+        """The rule's status for facts of a company in its region, or that may be (`in_region` None:
+        registered in a larger area that holds the rule's)."""
+        status = ELIGIBLE if in_region else NEEDS_INFO
         for criterion in self.criteria:
             value = criterion.evaluate(facts)
             if value is False:
@@ -115,27 +122,60 @@ class RuleSet:
     tables: Tables
     facts: dict[str, FactSpec]
     _by_region: dict[str, tuple[Rule, ...]] = field(default_factory=dict)
-    _candidates: dict[str, tuple[Rule, ...]] = field(default_factory=dict)
+    _below_region: dict[str, tuple[Rule, ...]] = field(default_factory=dict)
+    _candidates: dict[str, tuple[tuple[Rule, bool | None], ...]] = field(default_factory=dict)
     # Kept by evaluate.py: each rule's region criterion as answered, which depends only on the rule
     # and the company's region code.
     region_criteria: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         by_region: dict[str, list[Rule]] = {}
+        below_region: dict[str, dict[str, Rule]] = {}
         for rule in self.rules.values():
             for code in dict.fromkeys(rule.definition.region):
                 by_region.setdefault(code, []).append(rule)
+                for ancestor in self.tables.region_ancestors.get(code, ()):
+                    if ancestor != code:
+                        below_region.setdefault(ancestor, {})[rule.id] = rule
         self._by_region = {code: tuple(rules) for code, rules in by_region.items()}
+        self._below_region = {code: tuple(rules.values()) for code, rules in below_region.items()}
 
-    def candidates(self, region_code: str) -> tuple[Rule, ...]:
-        """The rules whose region holds `region_code`: the only ones worth evaluating for it."""
+    def candidates(self, region_code: str) -> tuple[tuple[Rule, bool | None], ...]:
+        """The rules worth evaluating for a company registered at `region_code`, each with whether the
+        company is in its region: True when the rule's region holds the code, None (unknown) when the
+        code is a larger area that holds part of the rule's region. Every other rule is answered
+        `ineligible` on its region alone."""
         cached = self._candidates.get(region_code)
         if cached is None:
             ancestors = self.tables.region_ancestors.get(region_code, frozenset((region_code,)))
-            found = {rule.id: rule for code in ancestors for rule in self._by_region.get(code, ())}
+            found: dict[str, tuple[Rule, bool | None]] = {
+                rule.id: (rule, None) for rule in self._below_region.get(region_code, ())
+            }
+            found.update((rule.id, (rule, True)) for code in ancestors for rule in self._by_region.get(code, ()))
             cached = tuple(found[rule_id] for rule_id in sorted(found))
             self._candidates[region_code] = cached
         return cached
+
+
+def _settled_by_sector(evaluator: Evaluator, names: list[str]) -> Evaluator:
+    """A criterion that no profile field could settle, because the company's sector leaves a fact
+    beyond what a profile tells (规上 status in construction or finance), is answered not met rather
+    than left waiting for an answer that cannot come. It is so only when the other facts are settled
+    enough that the sector's fact alone keeps it open: both of its values give a definite answer."""
+
+    def settled(facts: Mapping[str, Any]) -> bool | None:
+        value = evaluator(facts)
+        if value is None and unsettleable(facts):  # type: ignore[arg-type]
+            if all(evaluator({**facts, **{name: truth for name in names}}) is not None for truth in (True, False)):
+                return False
+        return value
+
+    return settled
+
+
+def settled_by_sector(criterion: CompiledCriterion, facts: Mapping[str, Any]) -> bool:
+    """Whether the criterion is not met only because the sector leaves it beyond any profile."""
+    return criterion.subtrees[id(criterion.node)](facts) is None and criterion.evaluate(facts) is False
 
 
 def file_version(text: str) -> str:
@@ -251,6 +291,9 @@ def compile_rule(text: str, file_name: str, *, tables: Tables | None = None,
                                 "names no fact or parameter")
         subtrees: dict[int, Evaluator] = {}
         evaluator = compile_node(node, params, tables, subtrees)
+        sector_bound = sorted({operand.name for operand in names_in(node)} & UNSETTLEABLE_FACTS)
+        if sector_bound:
+            evaluator = _settled_by_sector(evaluator, sector_bound)
         compiled.append(CompiledCriterion(criterion.id, criterion.when, node, evaluator, criterion, subtrees,
                                           explain))
     for name in params:

@@ -66,6 +66,7 @@ class StatisticalLine:
     exclude: tuple[str, ...]
     min_revenue: float | None
     revenue_source: tuple[str, ...]
+    counts_all: bool = False  # every firm of the sector is counted (no figure decides)
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,7 @@ class Tables:
     regions: dict[str, Region]
     retired_regions: dict[str, str]  # retired code -> current code
     region_ancestors: dict[str, frozenset[str]]  # code -> itself and every ancestor
+    region_children: dict[str, tuple[str, ...]]  # code -> the codes right under it
     industries: dict[str, Industry]
     size_groups: tuple[SizeGroup, ...]
     statistical_lines: tuple[StatisticalLine, ...]
@@ -110,6 +112,28 @@ class Tables:
             if region.name_en and region.name_en not in names and region.name_zh not in ("市辖区", "县"):
                 names.append(region.name_en)
         return ", ".join(names)
+
+    def region_within(self, code: str, area: str) -> bool | None:
+        """Whether a company registered at `code` is inside `area`: True when `code` is `area` or below
+        it, unknown (None) when `code` is a larger area holding `area` (a province for a city-level
+        measure: the company may or may not be inside), False when the two are disjoint."""
+        if area in self.region_ancestors.get(code, (code,)):
+            return True
+        if code in self.region_ancestors.get(area, (area,)):
+            return None
+        return False
+
+    def urban_district(self, code: str) -> bool | None:
+        """Whether `code` is an urban district (市辖区), the "城区" of a source: True for a 区 at county
+        level, False for a county (县, 旗) or county-level city (市); unknown for a city or province that
+        holds both kinds. GB/T 2260 numbers county-level units 01-20 for 市辖区, 21-80 for 县 and 81-99
+        for 县级市, but a few codes break the pattern, so the name decides."""
+        region = self.regions.get(code)
+        if region is None:
+            return None
+        if len(self.region_ancestors.get(code, ())) < 3 or region.name_zh == "市辖区":
+            return None if self.region_children.get(code) else False
+        return region.name_zh.endswith("区") and not region.name_zh.endswith("林区")
 
     def industry_name(self, code: str, lang: str) -> str:
         current: str | None = code
@@ -195,6 +219,10 @@ def load_tables(directory: Path = STANDARDS_DIR) -> Tables:
         row["code"]: Region(row["code"], row["name_zh"], row.get("name_en") or "", row.get("parent") or None)
         for row in _read_csv(directory / "regions.csv")
     }
+    children: dict[str, list[str]] = {}
+    for region in regions.values():
+        if region.parent:
+            children.setdefault(region.parent, []).append(region.code)
     retired = {row["code"]: row["successor"] for row in _read_csv(directory / "regions_retired.csv")}
     industries = {
         row["code"]: Industry(
@@ -225,6 +253,7 @@ def load_tables(directory: Path = STANDARDS_DIR) -> Tables:
             exclude=tuple(line.get("exclude") or ()),
             min_revenue=line.get("min_revenue"),
             revenue_source=tuple(line.get("revenue_source") or ("annual_revenue",)),
+            counts_all=bool(line.get("counts_all", False)),
         )
         for line in lines_doc["lines"]
     )
@@ -237,6 +266,7 @@ def load_tables(directory: Path = STANDARDS_DIR) -> Tables:
         regions=regions,
         retired_regions=retired,
         region_ancestors=_ancestors(regions),
+        region_children={code: tuple(sorted(codes)) for code, codes in children.items()},
         industries=industries,
         size_groups=size_groups,
         statistical_lines=lines,

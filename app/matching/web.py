@@ -388,7 +388,9 @@ def arrange(answer: dict[str, Any], ruleset: RuleSet) -> dict[str, list[dict[str
 
 
 def derived_facts(answer: dict[str, Any], ruleset: RuleSet, lang: str) -> list[tuple[str, str]]:
-    derived = answer["derived"]
+    derived = dict(answer["derived"])
+    if derived.get("size_class") is None and derived.get("size_class_possible"):
+        derived["size_class"] = frozenset(derived["size_class_possible"])  # "micro or small"
     return [(ruleset.tables.label("fields", name, lang), format_fact(ruleset.facts[name], derived[name], lang,
                                                                       ruleset.tables))
             for name in DERIVED_SHOWN if derived.get(name) is not None and name in ruleset.facts]

@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session
 from app.db.models import Company, CompanyFact
 from app.engine import Profile, Rule, RuleSet
 from app.engine.tables import Tables, load_tables
-from app.registry.facts import fact_columns
-from app.registry.sql import ELIGIBLE, INELIGIBLE, region_prefilter, rule_condition, rule_status
+from app.registry.facts import fact_columns, facts_version
+from app.registry.sql import ELIGIBLE, INELIGIBLE, existing_on, region_prefilter, rule_condition, rule_status
 
 FACTS = CompanyFact.__table__
 
@@ -30,7 +30,7 @@ def store_facts(session: Session, company_id: uuid.UUID, profile: Profile, table
 def refresh_stale_facts(session: Session, ruleset: RuleSet, *, batch: int = 2000) -> int:
     """Rebuild the fact rows that are missing or were derived with other standards tables; return how
     many. Run at start-up, so a revised standard (say, new SME thresholds) reaches the SQL path."""
-    current = ruleset.tables.version[:16]
+    current = facts_version(ruleset.tables)
     stale = (
         select(Company.id, Company.profile)
         .outerjoin(FACTS, FACTS.c.company_id == Company.id)
@@ -72,7 +72,7 @@ def reach(session: Session, ruleset: RuleSet, *, as_of: date) -> list[Reach]:
         condition = rule_condition(FACTS, rule, ruleset.tables, as_of=as_of)
         columns.append(func.count().filter(condition))
         columns.append(func.count().filter(~condition))
-    row = session.execute(select(func.count(), *columns).select_from(FACTS)).one()
+    row = session.execute(select(func.count(), *columns).select_from(FACTS).where(existing_on(FACTS, as_of))).one()
     total = row[0]
     results = []
     for index, rule in enumerate(rules):
@@ -84,7 +84,7 @@ def reach(session: Session, ruleset: RuleSet, *, as_of: date) -> list[Reach]:
 def statuses(session: Session, rule: Rule, ruleset: RuleSet, *, as_of: date) -> dict[uuid.UUID, str]:
     """Every stored company's status under one rule, decided in SQL."""
     status = rule_status(FACTS, rule, ruleset.tables, as_of=as_of)
-    return dict(session.execute(select(FACTS.c.company_id, status)).all())
+    return dict(session.execute(select(FACTS.c.company_id, status).where(existing_on(FACTS, as_of))).all())
 
 
 @dataclass(frozen=True)
@@ -127,13 +127,14 @@ def impact(session: Session, draft: Rule, ruleset: RuleSet, *, as_of: date, limi
     regions = sorted(set(draft.definition.region) | set(current.definition.region if current else ()))
     inside = region_prefilter(FACTS, regions, tables) if outside[0] == outside[1] else None
 
-    counted = select(before_col.label("before"), after_col.label("after"), func.count()).select_from(FACTS)
+    existing = existing_on(FACTS, as_of)
+    counted = select(before_col.label("before"), after_col.label("after"), func.count()).select_from(FACTS).where(existing)
     if inside is not None:
         counted = counted.where(inside)
     counts = [tuple(row) for row in session.execute(counted.group_by(before_col, after_col)).all()]
     total = sum(n for _, _, n in counts)
     if inside is not None:
-        everyone = session.execute(select(func.count()).select_from(FACTS)).scalar_one()
+        everyone = session.execute(select(func.count()).select_from(FACTS).where(existing)).scalar_one()
         counts.append((outside[0], outside[1], everyone - total))
         total = everyone
     before_counts: dict[str, int] = {}
@@ -148,7 +149,7 @@ def impact(session: Session, draft: Rule, ruleset: RuleSet, *, as_of: date, limi
     first = (
         select(FACTS.c.company_id, name.label("name"), FACTS.c.region_code,
                before_col.label("before"), after_col.label("after"))
-        .where(before_col != after_col)
+        .where(before_col != after_col, existing)
         .order_by(name, FACTS.c.company_id)
         .limit(limit)
     )

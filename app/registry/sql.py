@@ -9,16 +9,17 @@ not say, so membership is `mask & bit <> 0` on SQLite and PostgreSQL alike.
 
 from __future__ import annotations
 
-import math
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Table, and_, case, false, func, literal, not_, or_, true
+from sqlalchemy import Boolean, Table, and_, case, false, func, literal, not_, null, or_, true
 from sqlalchemy.sql.elements import ColumnElement
 
 from app.engine import Rule
-from app.engine.expressions import And, Compare, Fact, Intersects, IsTrue, Member, Node, Not, Or, Param, Within
-from app.engine.facts import ACTIVITIES, CERTIFICATIONS
+from app.engine.expressions import (
+    And, Compare, Fact, Intersects, IsTrue, Member, Node, Not, Or, Param, Within, names_in,
+)
+from app.engine.facts import ACTIVITIES, CERTIFICATIONS, SIZE_CLASSES, UNSETTLEABLE_FACTS, years_before
 from app.engine.tables import Tables
 
 ELIGIBLE, NEEDS_INFO, INELIGIBLE = "eligible", "needs_info", "ineligible"
@@ -54,11 +55,7 @@ def region_levels(code: str, tables: Tables) -> tuple[str | None, str | None, st
     return padded[0], padded[1], padded[2]
 
 
-def _years_before(day: date, years: int) -> date:
-    try:
-        return day.replace(year=day.year - years)
-    except ValueError:  # 29 February in a year without one
-        return day.replace(year=day.year - years, day=28)
+_UNKNOWN = null().cast(Boolean)
 
 
 class SqlCompiler:
@@ -70,6 +67,7 @@ class SqlCompiler:
         self.tables = tables
         self.as_of = as_of
         self.bits = list_bits(tables)
+        self.assumed: dict[str, ColumnElement[bool]] = {}  # facts taken as a given truth (see criterion)
 
     def column(self, name: str) -> ColumnElement[Any]:
         return self.table.c[name]
@@ -87,6 +85,8 @@ class SqlCompiler:
         if isinstance(node, Not):
             return not_(self.compile(node.item))
         if isinstance(node, IsTrue):
+            if node.fact.name in self.assumed:
+                return self.assumed[node.fact.name]
             return self.column(node.fact.name) == true()  # NULL stays NULL
         if isinstance(node, Within):
             return or_(*(self.within(node.fact.name, code) for code in node.codes))
@@ -99,10 +99,26 @@ class SqlCompiler:
             return self.column(f"{node.left.name}_mask").op("&")(mask) != 0  # type: ignore[union-attr]
         raise AssertionError(node)
 
+    def criterion(self, node: Node) -> ColumnElement[bool]:
+        """A criterion as the engine decides it: unknown only where a profile field could settle it;
+        where the company's sector alone keeps it open (规上 status in construction or finance) it is
+        not met, as `ruleset._settled_by_sector` does in Python."""
+        condition = self.compile(node)
+        bound = sorted({operand.name for operand in names_in(node)} & UNSETTLEABLE_FACTS)
+        if not bound:
+            return condition
+        settled = []
+        for truth in (true(), false()):
+            self.assumed = {name: truth for name in bound}
+            settled.append(self.compile(node).is_not(None))
+        self.assumed = {}
+        sector_bound = and_(self.column("industry_code").is_not(None), self.column("designated_size_line").is_(None),
+                            *(self.column(name).is_(None) for name in bound))
+        return case((and_(condition.is_(None), sector_bound, *settled), false()), else_=condition)
+
     def within(self, fact: str, code: str) -> ColumnElement[bool]:
         if fact == "region":
-            # A company registered at city level has no level-3 code: that is "not within", not unknown.
-            return func.coalesce(self.column(f"region_l{region_depth(code, self.tables)}"), "") == code
+            return region_within(self.table, code, self.tables)
         return func.substr(self.column("industry_code"), 1, len(code)) == code
 
     def compare(self, node: Compare) -> ColumnElement[bool]:
@@ -111,6 +127,8 @@ class SqlCompiler:
             bound = self.column(node.right.name)
         if name == "company_age_years":
             return self.age(op, bound)
+        if name == "size_class":
+            return self.size_class({bound} if op == "==" else set(SIZE_CLASSES) - {bound})
         column = self.column(name)
         return {
             ">=": column >= bound, ">": column > bound, "<=": column <= bound, "<": column < bound,
@@ -118,27 +136,28 @@ class SqlCompiler:
         }[op]
 
     def age(self, op: str, years: float) -> ColumnElement[bool]:
-        """Age in whole years on `as_of`, as a comparison of the founding date with a cut-off date:
-        age >= k exactly when founded on or before as_of minus k years."""
-        founded = self.column("founded_on")
+        """Age on `as_of`, exact to the day, as a comparison of the founding date with the date `years`
+        whole years before `as_of` (the loader admits only whole years here): "not more than 10 years"
+        holds on the tenth anniversary and fails the day after, as in Python."""
+        founded, cut = self.column("founded_on"), years_before(self.as_of, int(years))
+        return {">=": founded <= cut, ">": founded < cut, "<=": founded >= cut, "<": founded > cut,
+                "==": founded == cut, "!=": founded != cut}[op]
 
-        def at_least(k: int) -> ColumnElement[bool]:
-            return founded <= _years_before(self.as_of, k)
-
-        def at_most(k: int) -> ColumnElement[bool]:
-            return founded > _years_before(self.as_of, k + 1)
-
-        if op in (">=", ">"):
-            return at_least(math.ceil(years) if op == ">=" else math.floor(years) + 1)
-        if op in ("<=", "<"):
-            return at_most(math.floor(years) if op == "<=" else math.ceil(years) - 1)
-        exactly = and_(at_least(int(years)), at_most(int(years))) if years == int(years) else _null_or(founded, false())
-        return exactly if op == "==" else not_(exactly)
+    def size_class(self, allowed: set[str]) -> ColumnElement[bool]:
+        """`size_class in allowed` over the classes still possible (size_class_mask): true when every
+        one is allowed, false when none is, unknown otherwise (the engine's partial enum facts)."""
+        mask = self.column("size_class_mask")
+        bits = sum(1 << index for index, value in enumerate(SIZE_CLASSES) if value in allowed)
+        return case((mask.is_(None), _UNKNOWN), (mask.op("&")(bits) == mask, true()),
+                    (mask.op("&")(bits) == 0, false()), else_=_UNKNOWN)
 
     def member(self, node: Member) -> ColumnElement[bool]:
         if isinstance(node.container, Fact):  # "x" in list fact
             name = node.container.name
             found = self.column(f"{name}_mask").op("&")(self.bits[name][node.item.value]) != 0  # type: ignore[union-attr]
+        elif node.item.name == "size_class":  # type: ignore[union-attr]
+            allowed = set(self.value(node.container))
+            return self.size_class(set(SIZE_CLASSES) - allowed if node.negated else allowed)
         else:  # enum fact in a list
             values = list(self.value(node.container))
             found = self.column(node.item.name).in_(values) if values else _null_or(self.column(node.item.name), false())  # type: ignore[union-attr]
@@ -154,14 +173,40 @@ def rule_condition(table: Table, rule: Rule, tables: Tables, *, as_of: date) -> 
     NULL needs_info."""
     compiler = SqlCompiler(table, rule, tables, as_of=as_of)
     region = or_(*(compiler.within("region", code) for code in rule.definition.region))
-    return and_(region, *(compiler.compile(criterion.node) for criterion in rule.criteria))
+    return and_(region, *(compiler.criterion(criterion.node) for criterion in rule.criteria))
+
+
+def region_within(table: Table, code: str, tables: Tables) -> ColumnElement[bool]:
+    """The region criterion in three values, as `Tables.region_within`: true for a company registered
+    at `code` or below it, unknown for one registered at a larger area holding it (a province or city
+    code for a district's measure), false otherwise."""
+    levels = region_levels(code, tables)
+    depth = region_depth(code, tables)
+    column = table.c[f"region_l{depth}"]
+    coarser = [and_(table.c[f"region_l{level}"] == levels[level - 1], table.c[f"region_l{level + 1}"].is_(None))
+               for level in range(1, depth)]
+    if not coarser:
+        return func.coalesce(column, "") == code
+    return case((column == code, true()), (or_(*coarser), _UNKNOWN), else_=false())
 
 
 def region_prefilter(table: Table, codes: list[str], tables: Tables) -> ColumnElement[bool]:
-    """Companies registered within any of `codes`, as plain equalities on region_l1..3 that the indexes
-    on region_l1 and region_l2 serve (`within` wraps the column in coalesce, which no index serves).
-    Only for narrowing a scan: unlike `within`, it is NULL rather than FALSE for a missing level."""
-    return or_(*(table.c[f"region_l{region_depth(code, tables)}"] == code for code in codes))
+    """Companies whose region criterion may not be false for any of `codes`: registered within one, or
+    at a larger area holding one. Plain equalities on region_l1..3 that the indexes on region_l1 and
+    region_l2 serve. Only for narrowing a scan: it is NULL rather than FALSE for a missing level."""
+    wanted = []
+    for code in codes:
+        levels, depth = region_levels(code, tables), region_depth(code, tables)
+        wanted.append(table.c[f"region_l{depth}"] == code)
+        wanted.extend(and_(table.c[f"region_l{level}"] == levels[level - 1], table.c[f"region_l{level + 1}"].is_(None))
+                      for level in range(1, depth))
+    return or_(*wanted)
+
+
+def existing_on(table: Table, as_of: date) -> ColumnElement[bool]:
+    """The companies that existed on `as_of` (or whose founding date is not known): a company is left
+    out of the registry's counts for dates before it was founded."""
+    return or_(table.c.founded_on.is_(None), table.c.founded_on <= as_of)
 
 
 def rule_status(table: Table, rule: Rule, tables: Tables, *, as_of: date) -> ColumnElement[str]:

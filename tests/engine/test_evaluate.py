@@ -61,7 +61,8 @@ def test_unknown_fields_make_needs_info_and_are_named(ruleset) -> None:
 
 
 def test_one_not_met_criterion_makes_ineligible_even_with_unknowns(ruleset) -> None:
-    profile = {"region_code": "440305", "industry_code": "C3911", "employees": 2000, "annual_revenue": 5e8}
+    profile = {"region_code": "440305", "industry_code": "C3911", "employees": 2000, "annual_revenue": 5e8,
+               "main_business_revenue": 5e8}
     result = evaluate(ruleset, profile, as_of=IN_FORCE).result("rd-grant")
     assert result.status == "ineligible" and result.missing_fields == ()
 
@@ -102,7 +103,7 @@ def test_the_answer_has_the_contract_shape(ruleset) -> None:
     assert answer["ruleset"] == {"version": ruleset.version, "as_of": "2023-06-30"}
     assert answer["derived"]["size_class"] == "small" and answer["derived"]["export_share"] == 0.35
     first = answer["results"][0]
-    assert set(first) == {"policy_id", "status", "title", "criteria", "missing_fields", "rule_version"}
+    assert set(first) == {"policy_id", "status", "title", "criteria", "missing_fields", "rule_version", "assumptions"}
     assert set(first["criteria"][0]) >= {"id", "status", "explanation"}
     assert first["rule_version"] == ruleset.rules[first["policy_id"]].version
 
@@ -154,8 +155,9 @@ def test_a_gap_is_the_cheapest_minimum_to_reach_never_a_maximum() -> None:
     assert [(gap["fact"], gap["required"]) for gap in criterion.gaps] == [("rd_intensity", 0.04)]
 
 
-def test_an_unknown_that_no_profile_field_would_settle_is_still_explained() -> None:
-    # Finance (J) has no designated-size line: "above designated size" stays unknown whatever is entered.
+def test_a_criterion_no_profile_field_could_settle_is_answered_not_met_and_says_why() -> None:
+    # Finance (J) has no designated-size line: "above designated size" stays unknown whatever is
+    # entered, so the rule answers definitely instead of asking for nothing (issue: sound answers).
     above_size = BANDED.replace("id: banded", "id: above-size").replace(
         "  - id: rd\n", "  - id: above-size\n    when: above_designated_size\n"
                         "    explain: {met: {zh: 是, en: \"yes\"}, not_met: {zh: 否, en: \"no\"},\n"
@@ -163,6 +165,13 @@ def test_an_unknown_that_no_profile_field_would_settle_is_still_explained() -> N
     ruleset = build_ruleset({"above-size.yaml": above_size})
     profile = Profile.model_validate({"region_code": "440305", "industry_code": "J6635", "employees": 1266,
                                       "annual_revenue": 600_000_000, "main_business_revenue": 492_000_000})
-    criterion = evaluate_rule(ruleset, ruleset.rules["above-size"], profile, as_of=IN_FORCE).criteria[1]
-    assert criterion.status == "unknown" and criterion.missing_fields == ()
-    assert criterion.explanation == {"zh": "缺少 无", "en": "missing none"}
+    result = evaluate_rule(ruleset, ruleset.rules["above-size"], profile, as_of=IN_FORCE)
+    criterion = result.criteria[1]
+    assert criterion.status == "not_met" and criterion.missing_fields == ()
+    assert "没有规模以上" in criterion.explanation["zh"] and "no above-designated-size" in criterion.explanation["en"]
+    assert result.status == "ineligible"
+    # Without an industry the sector is not known yet: that is a question, not an answer.
+    unknown_sector = Profile.model_validate({"region_code": "440305"})
+    assert evaluate_rule(ruleset, ruleset.rules["above-size"], unknown_sector, as_of=IN_FORCE).status == "needs_info"
+
+

@@ -4,6 +4,8 @@ either shows up here."""
 
 from __future__ import annotations
 
+import itertools
+
 from datetime import date
 
 import pytest
@@ -57,13 +59,19 @@ def facts_for(industry: str, **values: float) -> dict:
     return derive_facts(profile, date(2025, 6, 30), TABLES)
 
 
+def revenue_field(industry: str) -> str:
+    """The figure the group's revenue bounds are drawn on: 主营业务收入 where the standard uses it."""
+    return (TABLES.size_group_for(industry).revenue_source or ("annual_revenue",))[0]
+
+
 def boundary_cases():
     for group, (industry, tiers) in SME_2011.items():
+        fields = dict(FIELD, Y=revenue_field(industry))
         for tier, bounds in tiers.items():
-            at_bound = {FIELD[m]: v for m, v in bounds.items()}
+            at_bound = {fields[m]: v for m, v in bounds.items()}
             yield pytest.param(industry, at_bound, group, tier, id=f"{group}-{tier}-at-bound")
             for metric, bound in bounds.items():
-                just_below = dict(at_bound, **{FIELD[metric]: bound - 1})
+                just_below = dict(at_bound, **{fields[metric]: bound - 1})
                 yield pytest.param(industry, just_below, group, BELOW[tier], id=f"{group}-{tier}-{metric}-below")
 
 
@@ -82,15 +90,45 @@ def test_rail_transport_is_not_in_the_transport_group() -> None:
     assert facts_for("G5311")["industry_group"] != "transport"
 
 
-def test_industrial_size_uses_main_business_revenue_when_given() -> None:
+def test_size_is_by_operating_revenue_as_the_standard_writes_it() -> None:
+    """300号 draws every group's Y on 营业收入; 主营业务收入 is the statistical lines' figure."""
     facts = facts_for("C3911", employees=300, annual_revenue=30_000_000, main_business_revenue=19_000_000)
-    assert facts["size_class"] == "small"
+    assert facts["size_class"] == "medium"
 
 
 def test_a_size_class_is_settled_by_partial_figures_where_the_table_allows() -> None:
     assert facts_for("C3911", employees=5)["size_class"] == "micro"  # under 20 people is micro, whatever revenue
-    assert facts_for("C3911", employees=500)["size_class"] is None  # could be small, medium or large
+    # Under 1,000 people is an SME whatever the revenue: never large (domain.md §16.2).
+    assert facts_for("C3911", employees=500)["size_class"] == frozenset({"micro", "small", "medium"})
     assert facts_for("C3911", employees=500, annual_revenue=10_000_000)["size_class"] == "small"
+    assert facts_for("C3911", annual_revenue=2_999_999)["size_class"] == "micro"  # under 3 million, whatever E
+    assert facts_for("C3911")["size_class"] == frozenset({"micro", "small", "medium", "large"})
+
+
+@pytest.mark.parametrize("industry", [industry for industry, _ in SME_2011.values()])
+def test_partial_figures_leave_open_exactly_the_classes_some_completion_reaches(industry: str) -> None:
+    """Dropping any figures never rules out the class the full figures give, and every class left
+    open is reached by some value of the missing figures."""
+    fields = sorted({FIELD[m] if m != "Y" else revenue_field(industry)
+                     for bounds in SME_2011[next(g for g, v in SME_2011.items() if v[0] == industry)][1].values()
+                     for m in bounds})
+    tiers = SME_2011[next(g for g, v in SME_2011.items() if v[0] == industry)][1]
+    grid = {field: sorted({0.0} | {float(v) for bounds in tiers.values() for m, v in bounds.items()
+                                   if (FIELD[m] if m != "Y" else revenue_field(industry)) == field})
+            for field in fields}
+    full_classes: dict[tuple, str] = {}
+    for values in itertools.product(*grid.values()):
+        full = dict(zip(fields, values, strict=True))
+        full_classes[values] = facts_for(industry, **full)["size_class"]
+    for values, size in full_classes.items():
+        for kept in itertools.product((True, False), repeat=len(fields)):
+            partial = {f: v for f, v, keep in zip(fields, values, kept, strict=True) if keep}
+            found = facts_for(industry, **partial)["size_class"]
+            possible = found if isinstance(found, frozenset) else {found}
+            assert size in possible
+            reachable = {full_classes[other] for other in full_classes
+                         if all(o == v for o, v, keep in zip(other, values, kept, strict=True) if keep)}
+            assert set(possible) == reachable
 
 
 def test_size_class_without_an_industry_is_unknown_and_asks_for_it() -> None:
@@ -114,22 +152,52 @@ def test_size_class_without_an_industry_is_unknown_and_asks_for_it() -> None:
     ],
 )
 def test_statistical_lines(industry: str, revenue: int, above: bool, quota: bool) -> None:
-    facts = facts_for(industry, annual_revenue=revenue)
+    facts = facts_for(industry, main_business_revenue=revenue)
     assert facts["above_designated_size"] is above
     assert facts["above_quota"] is quota
 
 
+@pytest.mark.parametrize("industry", ["C3911", "F5131", "F5261", "H6110", "H6210"])
+def test_operating_revenue_proves_a_firm_below_a_main_business_line_never_above_it(industry: str) -> None:
+    """营业收入 = 主营业务收入 + 其他业务收入 (domain.md §16.3)."""
+    line = TABLES.line_for(industry).min_revenue
+    below = facts_for(industry, annual_revenue=line - 1)
+    assert below["above_designated_size"] is False
+    at_line = facts_for(industry, annual_revenue=line)
+    assert at_line["above_designated_size"] is None
+    assert missing_inputs("above_designated_size", at_line, TABLES) == ["main_business_revenue"]
+    # The main-business figure decides whatever the operating revenue.
+    assert facts_for(industry, annual_revenue=line * 3, main_business_revenue=line - 1)["above_designated_size"] is False
+
+
 def test_above_quota_is_false_outside_trade_and_unknown_without_revenue() -> None:
-    assert facts_for("C3911", annual_revenue=1e9)["above_quota"] is False
+    assert facts_for("C3911", main_business_revenue=1e9)["above_quota"] is False
     facts = facts_for("F5261")
     assert facts["above_quota"] is None and facts["above_designated_size"] is None
-    assert missing_inputs("above_quota", facts, TABLES) == ["annual_revenue"]
+    assert missing_inputs("above_quota", facts, TABLES) == ["main_business_revenue"]
 
 
 def test_construction_has_no_revenue_line_so_no_field_can_settle_it() -> None:
     facts = facts_for("E4710", annual_revenue=1e9)
     assert facts["above_designated_size"] is None
     assert missing_inputs("above_designated_size", facts, TABLES) == []
+
+
+def test_every_real_estate_developer_counts_as_above_designated_size() -> None:
+    assert facts_for("K7010")["above_designated_size"] is True
+
+
+@pytest.mark.parametrize(("code", "urban"), [("440305", True), ("320583", False), ("320506", True),
+                                             ("330112", True), ("140000", None), ("320500", None)])
+def test_urban_district_is_a_district_not_a_county_or_county_level_city(code: str, urban: bool | None) -> None:
+    assert facts_for("C3911", region_code=code)["urban_district"] is urban
+
+
+@pytest.mark.parametrize(("credit_code", "entity_type"), [("91350100M000100Y43", "enterprise"),
+                                                          ("92350100M000100Y4X", "individual_business")])
+def test_the_credit_code_tells_the_entity_type_when_it_is_not_given(credit_code: str, entity_type: str) -> None:
+    facts = derive_facts({"region_code": "440305", "credit_code": credit_code}, date(2025, 6, 30), TABLES)
+    assert facts["entity_type"] == entity_type
 
 
 def test_ratios_and_domestic_revenue() -> None:
@@ -162,7 +230,15 @@ def test_a_ratio_with_one_side_absent_asks_only_for_that_side() -> None:
     ],
 )
 def test_company_age_counts_whole_years_on_the_evaluation_date(founded: date, as_of: date, age: int) -> None:
-    assert company_age_years(founded, as_of) == age
+    assert int(company_age_years(founded, as_of)) == age
+
+
+def test_company_age_is_exact_to_the_day_around_an_anniversary() -> None:
+    """"Not more than 10 years" holds on the tenth anniversary and fails the day after."""
+    founded = date(2015, 6, 30)
+    assert company_age_years(founded, date(2025, 6, 30)) == 10
+    assert 10 < company_age_years(founded, date(2025, 7, 1)) < 10.01
+    assert 9.99 < company_age_years(founded, date(2025, 6, 29)) < 10
 
 
 def test_region_ancestry_runs_district_city_province() -> None:

@@ -127,10 +127,16 @@ def test_the_rule_set_version_changes_with_any_file() -> None:
     assert build_ruleset({"demo-rule.yaml": GOOD}, sources=SOURCES).version == one.version
 
 
-def test_candidates_are_the_rules_covering_the_region_or_an_ancestor() -> None:
-    ruleset = build_ruleset({"demo-rule.yaml": GOOD}, sources=SOURCES)
-    assert [rule.id for rule in ruleset.candidates("320583")] == ["demo-rule"]
+def test_candidates_are_the_rules_covering_the_region_or_inside_it() -> None:
+    ruleset = build_ruleset({"demo-rule.yaml": GOOD}, sources=SOURCES)  # region: Jiangsu
+    assert [(rule.id, inside) for rule, inside in ruleset.candidates("320583")] == [("demo-rule", True)]
     assert ruleset.candidates("440305") == ()
+    kunshan = build_ruleset({"demo-rule.yaml": GOOD.replace('region: ["320000"]', 'region: ["320583"]')},
+                            sources=SOURCES)
+    # A company known only to be in Jiangsu, or in Suzhou, may be in Kunshan: unknown, not outside.
+    assert [(rule.id, inside) for rule, inside in kunshan.candidates("320000")] == [("demo-rule", None)]
+    assert [(rule.id, inside) for rule, inside in kunshan.candidates("320500")] == [("demo-rule", None)]
+    assert kunshan.candidates("320100") == ()
 
 
 def test_a_quote_may_run_across_a_page_break_split() -> None:

@@ -283,8 +283,8 @@ def test_sme_scopes(sme, industries):
     assert group(sme, "industry")["scope"] == ["B", "C", "D"]
     assert group(sme, "transport")["exclude"] == ["G53"]
     assert group(sme, "real_estate_development")["scope"] == ["K701"]
-    assert group(sme, "industry")["revenue_source"] == ["main_business_revenue", "annual_revenue"]
-    assert group(sme, "construction")["revenue_source"] == ["main_business_revenue", "annual_revenue"]
+    assert group(sme, "industry")["revenue_source"] == ["annual_revenue"]  # 300号 writes 营业收入 for every group
+    assert group(sme, "construction")["revenue_source"] == ["annual_revenue"]
     assert group(sme, "retail")["revenue_source"] == ["annual_revenue"]
     for g in sme["groups"]:
         for prefix in g["scope"] + g["exclude"]:
