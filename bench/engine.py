@@ -42,10 +42,10 @@ id: {id}
 title: {{zh: 合成规则{n}, en: Synthetic rule {n}}}
 region: ["{region}"]
 issuer: {{zh: 基准测试, en: benchmark}}
-document: {{zh: 基准测试, en: benchmark}}
+document: {{title: {{zh: 基准测试, en: benchmark}}}}
 provenance:
   - {{paragraph: 42, quote: 扩大“苏贸贷”惠企数量和放贷规模。}}
-benefit: {{kind: {kind}, description: {{zh: 合成, en: synthetic}}}}
+benefit: {{kind: {kind}, summary: {{zh: 合成, en: synthetic}}}}
 parameters:
 {parameters}
 criteria:

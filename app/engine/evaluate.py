@@ -138,6 +138,7 @@ class RuleResult:
             "criteria": [self._region_dict(), *(criterion.to_dict() for criterion in self._own_criteria)],
             "missing_fields": list(self.missing_fields),
             "rule_version": self.rule.version,
+            **self.rule.actionable,
             "assumptions": self.assumptions,
         }
 

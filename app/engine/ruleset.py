@@ -95,6 +95,33 @@ class Rule:
         return self.definition.title.model_dump()
 
     @cached_property
+    def actionable(self) -> dict[str, Any]:
+        """What a business needs to act on an answer, as the contract gives it with every result: the
+        measure's kind, its benefit and amount, how to apply, its validity and its document."""
+        d = self.definition
+        benefit, apply, validity, document = d.benefit, d.how_to_apply, d.validity, d.document
+        return {
+            "kind": d.kind,
+            "benefit": {
+                "kind": benefit.kind,
+                "summary": benefit.summary.model_dump(),
+                "amount": benefit.amount.model_dump() if benefit.amount else None,
+                "amount_stated": benefit.amount_stated,
+            },
+            "how_to_apply": None if apply is None else {
+                "zh": apply.zh, "en": apply.en,
+                "department": apply.department.model_dump() if apply.department else None,
+                "url": apply.url,
+            },
+            "validity": {
+                "from": _iso(validity.from_ if validity else None), "to": _iso(validity.to if validity else None),
+                "stated": bool(validity and validity.stated),
+            },
+            "document": {"title": document.title.model_dump(), "number": document.number,
+                         "issued_on": _iso(document.issued_on), "url": document.url},
+        }
+
+    @cached_property
     def assumed_params(self) -> frozenset[str]:
         """The parameters that are Huiqi's assumptions, not law (basis `assumption`)."""
         return frozenset(name for name, parameter in self.definition.parameters.items()
@@ -155,6 +182,10 @@ class RuleSet:
             cached = tuple(found[rule_id] for rule_id in sorted(found))
             self._candidates[region_code] = cached
         return cached
+
+
+def _iso(day: date | None) -> str | None:
+    return None if day is None else day.isoformat()
 
 
 def _settled_by_sector(evaluator: Evaluator, names: list[str]) -> Evaluator:

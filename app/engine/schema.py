@@ -41,10 +41,72 @@ class Quote(_Frozen):
     source: str = "source-article.txt"
 
 
+MEASURE_KINDS = ("claim", "recognition", "programme")
+CITATION_BASES = ("source", "standard", "secondary")
+
+
+class Citation(_Frozen):
+    """Where a researched fact comes from: the measure's own document (or the newspaper page, with its
+    paragraph), a national standard, or a reputable public report (`secondary`)."""
+
+    basis: Literal[CITATION_BASES]  # type: ignore[valid-type]
+    title: str = Field(min_length=1)
+    publisher: str | None = None
+    url: str | None = Field(None, pattern=r"^https?://")
+    paragraph: int | None = Field(None, ge=1)
+    published_on: date | None = None
+    read_on: date | None = None
+    supports: str | None = Field(None, description="the fact it supports")
+
+
+class ForWhom(_Frozen):
+    """Who the measure is for, in one line, and where that comes from."""
+
+    zh: str = Field(min_length=1)
+    en: str = Field(min_length=1)
+    citation: Citation
+
+
+class DocumentRef(_Frozen):
+    """The measure's primary document."""
+
+    title: Text
+    number: str | None = None  # 文号, e.g. 深府〔2022〕31号
+    issued_on: date | None = None
+    url: str | None = Field(None, pattern=r"^https?://")
+    citations: list[Citation] = Field(default_factory=list)
+
+
+class Amount(_Frozen):
+    """What a firm gets in money, as a source states it: the words, and the figures where it gives them."""
+
+    text: Text
+    min_yuan: float | None = Field(None, ge=0)
+    max_yuan: float | None = Field(None, ge=0)
+    rate: float | None = Field(None, ge=0, le=1, description="an interest or subsidy rate, 0.0385 for 3.85%")
+
+
 class Benefit(_Frozen):
     kind: Literal[BENEFIT_KINDS]  # type: ignore[valid-type]
-    description: Text
-    amounts: Text | None = None
+    summary: Text
+    amount: Amount | None = None
+    amount_stated: bool = False
+    citations: list[Citation] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _amount_stated(self) -> Benefit:
+        if (self.amount is not None) != self.amount_stated:
+            raise ValueError("amount is given exactly when amount_stated is true (null where no source states one)")
+        return self
+
+
+class HowToApply(_Frozen):
+    zh: str = Field(min_length=1)
+    en: str = Field(min_length=1)
+    department: Text | None = None
+    url: str | None = Field(None, pattern=r"^https?://")
+    window: Text | None = None  # the published application window or deadline
+    citations: list[Citation] = Field(default_factory=list)
 
 
 class Validity(_Frozen):
@@ -52,6 +114,8 @@ class Validity(_Frozen):
 
     from_: date | None = Field(None, alias="from")
     to: date | None = None
+    stated: bool = False  # whether a source states the period; an end not stated is not "open-ended"
+    citations: list[Citation] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _ordered(self) -> Validity:
@@ -117,13 +181,16 @@ class RuleDefinition(_Frozen):
     id: str
     title: Text
     region: list[RegionCode] = Field(min_length=1)
+    kind: Literal[MEASURE_KINDS] | None = None  # type: ignore[valid-type]
+    for_whom: ForWhom | None = None
     issuer: Text
-    document: Text
+    document: DocumentRef
     provenance: list[Quote] = Field(min_length=1)
     benefit: Benefit
     validity: Validity | None = None
-    how_to_apply: Text | None = None
+    how_to_apply: HowToApply | None = None
     notes: Text | None = None
+    not_found: Text | None = None  # what no public source states (document, amount, channel, dates)
     parameters: dict[str, Parameter] = Field(default_factory=dict)
     criteria: list[Criterion] = Field(min_length=1)
     examples: list[Example] = Field(default_factory=list)

@@ -32,6 +32,42 @@ class CriterionResult(BaseModel):
     )
 
 
+class Amount(BaseModel):
+    text: LocalizedText
+    min_yuan: float | None
+    max_yuan: float | None
+    rate: float | None = Field(description="an interest or subsidy rate, 0.0385 for 3.85%")
+
+
+class BenefitOut(BaseModel):
+    kind: Literal["loan", "fund", "subsidy", "voucher", "status", "space", "service"]
+    summary: LocalizedText
+    amount: Amount | None = Field(description="null exactly when no source states an amount")
+    amount_stated: bool
+
+
+class HowToApplyOut(BaseModel):
+    zh: str
+    en: str
+    department: LocalizedText | None
+    url: str | None
+
+
+class ValidityOut(BaseModel):
+    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+
+    from_: date | None = Field(alias="from", description="in force from (the document's date)")
+    to: date | None
+    stated: bool = Field(description="whether a source states the period; an end not stated is not open-ended")
+
+
+class DocumentOut(BaseModel):
+    title: LocalizedText
+    number: str | None = Field(description="the document number (文号)")
+    issued_on: date | None
+    url: str | None
+
+
 class PolicyResult(BaseModel):
     policy_id: str
     status: Literal["eligible", "ineligible", "needs_info"]
@@ -39,6 +75,14 @@ class PolicyResult(BaseModel):
     criteria: list[CriterionResult]
     missing_fields: list[str]
     rule_version: str
+    kind: Literal["claim", "recognition", "programme"] | None = Field(
+        description="a benefit the firm claims, a recognition it applies for, or a programme it takes part in")
+    benefit: BenefitOut
+    how_to_apply: HowToApplyOut | None
+    validity: ValidityOut
+    document: DocumentOut
+    assumptions: list[str] = Field(
+        description="ids of the criteria whose verdict rests on a threshold that is Huiqi's assumption, not law")
 
 
 class RulesetRef(BaseModel):

@@ -17,7 +17,7 @@ router = APIRouter(prefix="/policies", tags=["policies"])
 
 def _summary(rule: Rule) -> dict:
     data = rule.definition.model_dump(mode="json", by_alias=True)
-    return {**{k: data[k] for k in ("id", "title", "region", "issuer", "benefit", "validity")},
+    return {**{k: data[k] for k in ("id", "title", "region", "kind", "for_whom", "issuer", "benefit", "validity")},
             "version": rule.version}
 
 
@@ -49,7 +49,7 @@ def read_policy(
                 for v in service.list_versions(session, rule.id)]
     return {
         **_summary(rule),
-        **{k: data[k] for k in ("document", "provenance", "how_to_apply", "notes", "parameters")},
+        **{k: data[k] for k in ("document", "provenance", "how_to_apply", "notes", "not_found", "parameters")},
         "criteria": [{"id": c["id"], "when": c["when"], "explain": c["explain"]} for c in data["criteria"]],
         "file_name": rule.file_name,
         "versions": versions,

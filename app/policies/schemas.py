@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
+
+from app.engine.schema import Benefit, DocumentRef, ForWhom, HowToApply, Validity
 
 BenefitKind = Literal["loan", "fund", "subsidy", "voucher", "status", "space", "service"]
 
@@ -13,19 +15,6 @@ BenefitKind = Literal["loan", "fund", "subsidy", "voucher", "status", "space", "
 class LocalizedText(BaseModel):
     zh: str
     en: str
-
-
-class Benefit(BaseModel):
-    kind: BenefitKind
-    description: LocalizedText
-    amounts: LocalizedText | None = None
-
-
-class Validity(BaseModel):
-    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
-
-    from_: date | None = Field(None, alias="from")
-    to: date | None = None
 
 
 class Provenance(BaseModel):
@@ -64,6 +53,9 @@ class PolicySummary(BaseModel):
     id: str
     title: LocalizedText
     region: list[str]
+    kind: Literal["claim", "recognition", "programme"] | None = Field(
+        description="a benefit a firm claims, a recognition it applies for, or a programme it takes part in")
+    for_whom: ForWhom | None
     issuer: LocalizedText
     benefit: Benefit
     validity: Validity | None
@@ -71,10 +63,11 @@ class PolicySummary(BaseModel):
 
 
 class PolicyRead(PolicySummary):
-    document: LocalizedText
+    document: DocumentRef
     provenance: list[Provenance]
-    how_to_apply: LocalizedText | None
+    how_to_apply: HowToApply | None
     notes: LocalizedText | None
+    not_found: LocalizedText | None = Field(None, description="what no public source states about the measure")
     parameters: dict[str, Parameter]
     criteria: list[CriterionRead] = Field(
         description="the rule's own criteria; every answer also starts with the implicit `region` criterion"

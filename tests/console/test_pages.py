@@ -83,8 +83,8 @@ def test_an_unknown_policy_is_a_404_page(client: TestClient, signed_in: str) -> 
 @pytest.fixture
 def older_version(app: FastAPI, client: TestClient) -> Iterator[str]:
     """An earlier stored version of js-sumao-loan whose text differs (and holds markup to escape)."""
-    old_text = SUMAO.replace("value: 0.1\n", "value: 0.05\n").replace(
-        "title:\n", "# <script>alert(1)</script>\ntitle:\n")
+    old_text = SUMAO.replace('region: ["320000"]\n', 'region: ["320000", "310000"]\n').replace(
+        "title:\n", "# <script>alert(1)</script>\ntitle:\n", 1)
     with app.state.session_factory() as session:
         session.add(RuleVersion(rule_id="js-sumao-loan", version="0ld0ld0ld0ld0ld0", file_name="js-sumao-loan.yaml",
                                 content=old_text, first_seen_at=datetime.now(UTC) - timedelta(days=30)))
@@ -106,7 +106,8 @@ def test_diff_between_two_versions_chosen_with_two_selects(client: TestClient, a
     assert all(f'<option value="{version}" selected>' in page for version in latest)  # the two latest
     html = client.get("/console/policies/js-sumao-loan", params={"from": older_version, "to": current}).text
     rows = re.findall(r'<tr class="diff__(insert|delete)">.*?<code>(.*?)</code></td>', html, re.S)
-    assert ("delete", "    value: 0.05") in rows and ("insert", "    value: 0.1") in rows
+    assert ("delete", "region: [&#34;320000&#34;, &#34;310000&#34;]") in rows
+    assert ("insert", "region: [&#34;320000&#34;]") in rows
     assert ("delete", "# &lt;script&gt;alert(1)&lt;/script&gt;") in rows
     assert "<script>alert(1)" not in html
     assert "1 line added, 2 removed" in client.get("/console/policies/js-sumao-loan",

@@ -103,7 +103,8 @@ def test_the_answer_has_the_contract_shape(ruleset) -> None:
     assert answer["ruleset"] == {"version": ruleset.version, "as_of": "2023-06-30"}
     assert answer["derived"]["size_class"] == "small" and answer["derived"]["export_share"] == 0.35
     first = answer["results"][0]
-    assert set(first) == {"policy_id", "status", "title", "criteria", "missing_fields", "rule_version", "assumptions"}
+    assert set(first) == {"policy_id", "status", "title", "criteria", "missing_fields", "rule_version",
+                          "kind", "benefit", "how_to_apply", "validity", "document", "assumptions"}
     assert set(first["criteria"][0]) >= {"id", "status", "explanation"}
     assert first["rule_version"] == ruleset.rules[first["policy_id"]].version
 
@@ -127,9 +128,9 @@ id: banded
 title: {zh: 分档, en: banded}
 region: ["440300"]
 issuer: {zh: 测试, en: test}
-document: {zh: 测试, en: test}
+document: {title: {zh: 测试, en: test}}
 provenance: [{paragraph: 42, quote: 扩大“苏贸贷”惠企数量和放贷规模。}]
-benefit: {kind: subsidy, description: {zh: 测试, en: test}}
+benefit: {kind: subsidy, summary: {zh: 测试, en: test}}
 parameters:
   small_max: {value: 50000000, unit: yuan, basis: standard, label: {zh: 小, en: small}, citation: {zh: 测试, en: test}}
   large_min: {value: 200000000, unit: yuan, basis: standard, label: {zh: 大, en: large}, citation: {zh: 测试, en: test}}

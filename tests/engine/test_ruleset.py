@@ -19,13 +19,13 @@ GOOD = dedent("""\
     title: {zh: 示例, en: Demo}
     region: ["320000"]
     issuer: {zh: 江苏省, en: Jiangsu}
-    document: {zh: 11条措施, en: 11 measures}
+    document: {title: {zh: 11条措施, en: 11 measures}}
     provenance:
       - paragraph: 42
         quote: 扩大“苏贸贷”惠企数量和放贷规模。
     benefit:
       kind: loan
-      description: {zh: 贷款, en: loans}
+      summary: {zh: 贷款, en: loans}
     parameters:
       min_export_share:
         value: 0.1

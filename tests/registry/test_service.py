@@ -109,9 +109,9 @@ id: age-rule
 title: {zh: 年限, en: age}
 region: ["440300"]
 issuer: {zh: 测试, en: test}
-document: {zh: 测试, en: test}
+document: {title: {zh: 测试, en: test}}
 provenance: [{paragraph: 42, quote: 扩大“苏贸贷”惠企数量和放贷规模。}]
-benefit: {kind: service, description: {zh: 测试, en: test}}
+benefit: {kind: service, summary: {zh: 测试, en: test}}
 parameters:
   years: {value: 3, unit: years, basis: assumption, label: {zh: 年, en: years}, citation: {zh: 测试, en: test}}
 criteria:
