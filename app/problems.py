@@ -12,6 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
+from app.engine import ProfileDateError
 from app.errors import AppError
 
 PROBLEM_JSON = "application/problem+json"
@@ -84,9 +85,17 @@ def internal_error_body(path: str, request_id: str) -> bytes:
     ))
 
 
+async def profile_date_handler(request: Request, exc: Exception) -> Response:
+    """A profile founded after the evaluation date: a 422 naming the field, like any invalid field."""
+    assert isinstance(exc, ProfileDateError)
+    error = {"loc": ("body", "profile", exc.field), "msg": exc.reason, "type": "date_order"}
+    return await validation_error_handler(request, RequestValidationError([error]))
+
+
 def install(app: FastAPI) -> None:
     """Register the handlers on `app`."""
     app.add_exception_handler(AppError, app_error_handler)
+    app.add_exception_handler(ProfileDateError, profile_date_handler)
     app.add_exception_handler(StarletteHTTPException, http_error_handler)
     app.add_exception_handler(RequestValidationError, validation_error_handler)
 

@@ -7,10 +7,13 @@ from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
 
 from app.companies import service
 from app.companies.schemas import CompanyCreate, CompanyPage, CompanyRead, CompanyUpdate
 from app.db.models import Company
+from app.engine import Profile, ProfileDateError
+from app.engine.evaluate import check_founding
 from app.deps import CompaniesReader, CompaniesWriter, RuleSetDep, SessionDep, TodayDep
 from app.errors import PreconditionFailedError, PreconditionRequiredError
 from app.matching import service as matching_service
@@ -24,6 +27,16 @@ AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
     403: {"description": "The API key lacks the scope", **PROBLEM},
 }
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No such company", **PROBLEM}}
+
+
+def founded_by(profile: Profile, today: date) -> Profile:
+    """A stored profile cannot be founded in the future: 422 naming the field."""
+    try:
+        check_founding(profile, today)
+    except ProfileDateError as exc:
+        raise RequestValidationError([{"loc": ("body", "profile", exc.field), "msg": exc.reason.replace(
+            "the evaluation date", "today"), "type": "date_order"}]) from None
+    return profile
 
 
 def etag(company: Company) -> str:
@@ -59,8 +72,9 @@ def _read(company: Company) -> dict[str, Any]:
 
 @router.post("", status_code=201, response_model=CompanyRead, summary="Store a company",
              responses={**AUTH_ERRORS, 409: {"description": "The credit code is already stored", **PROBLEM}})
-def create_company(data: CompanyCreate, session: SessionDep, caller: CompaniesWriter, response: Response) -> Any:
-    company = service.create_company(session, data.profile)
+def create_company(data: CompanyCreate, session: SessionDep, caller: CompaniesWriter, response: Response,
+                   today: TodayDep) -> Any:
+    company = service.create_company(session, founded_by(data.profile, today))
     response.headers["Location"] = f"/v1/companies/{company.id}"
     response.headers["ETag"] = etag(company)
     return _read(company)
@@ -101,10 +115,10 @@ def read_company(
 )
 def update_company(
     company_id: str, data: CompanyUpdate, session: SessionDep, caller: CompaniesWriter, response: Response,
-    if_match: Annotated[str | None, Header()] = None,
+    today: TodayDep, if_match: Annotated[str | None, Header()] = None,
 ) -> Any:
     expected = _if_match(if_match, required=True)
-    company = service.update_company(session, company_id, data.profile, expected_versions=expected)
+    company = service.update_company(session, company_id, founded_by(data.profile, today), expected_versions=expected)
     response.headers["ETag"] = etag(company)
     return _read(company)
 
@@ -133,7 +147,10 @@ def match_company(
     company = service.get_company(session, company_id)
     profile = service.profile_of(company)
     as_of = as_of or today
-    answer, rule_versions = matching_service.decide(ruleset, profile, as_of=as_of)
+    try:
+        answer, rule_versions = matching_service.decide(ruleset, profile, as_of=as_of)
+    except ProfileDateError as exc:  # the stored company did not exist yet on that date
+        raise RequestValidationError([{"loc": ("query", "as_of"), "msg": exc.reason, "type": "date_order"}]) from None
     row = matching_service.record_decision(session, answer=answer, profile=profile, as_of=as_of,
                                            rule_versions=rule_versions, company_id=company.id, client_id=caller.id)
     request.state.decision_id = str(row.id)

@@ -1,14 +1,14 @@
 """Huiqi's rules engine: pure Python (stdlib, pydantic, PyYAML). It reads rule files and standard
 tables, and decides; the web and the database are adapters around it."""
 
-from .errors import EngineError, ExpressionError, RuleFileError, RuleSetError
+from .errors import EngineError, ExpressionError, ProfileDateError, RuleFileError, RuleSetError
 from .evaluate import CriterionResult, Decision, RuleResult, evaluate, evaluate_rule
 from .profile import Profile
 from .questions import Question, next_questions
 from .ruleset import Rule, RuleSet, build_ruleset, compile_rule, load_ruleset
 
 __all__ = [
-    "CriterionResult", "Decision", "EngineError", "ExpressionError", "Profile", "Question", "Rule",
+    "CriterionResult", "Decision", "EngineError", "ExpressionError", "Profile", "ProfileDateError", "Question", "Rule",
     "RuleFileError", "RuleResult", "RuleSet", "RuleSetError", "build_ruleset", "compile_rule", "evaluate",
     "evaluate_rule", "load_ruleset", "next_questions",
 ]

@@ -27,6 +27,15 @@ class RuleFileError(EngineError):
         super().__init__(f"{where}: {reason}")
 
 
+class ProfileDateError(EngineError, ValueError):
+    """A profile whose dates cannot hold on the evaluation date: a company founded after it."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        self.field = field
+        self.reason = reason
+        super().__init__(f"{field}: {reason}")
+
+
 class RuleSetError(EngineError):
     """A rule set that cannot be loaded: every problem found, not just the first."""
 

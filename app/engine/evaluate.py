@@ -14,6 +14,7 @@ from datetime import date
 from functools import cached_property
 from typing import Any
 
+from .errors import ProfileDateError
 from .expressions import Fact, Param, any_of_truths, deciding_leaves, near_miss, names_in
 from .facts import RATIOS, SIZE_CLASSES, derive_facts, missing_inputs
 from .formatting import field_labels, format_fact, format_number
@@ -349,10 +350,19 @@ class Decision:
         }
 
 
+def check_founding(profile: Profile, as_of: date) -> None:
+    """A company cannot be evaluated on a date before it was founded: its age would be negative and the
+    measures of that day were never open to it. Raises ProfileDateError naming `founded_on`."""
+    if profile.founded_on is not None and profile.founded_on > as_of:
+        raise ProfileDateError("founded_on", f"the company was founded on {profile.founded_on.isoformat()}, "
+                                             f"after the evaluation date {as_of.isoformat()}")
+
+
 def evaluate(ruleset: RuleSet, profile: Profile | dict[str, Any], *, as_of: date) -> Decision:
     """Decide every rule in force on `as_of` for one profile."""
     if not isinstance(profile, Profile):
         profile = Profile.model_validate(profile)
+    check_founding(profile, as_of)
     reading = Reading(ruleset, derive_facts(profile.values(), as_of, ruleset.tables))
     evaluated = [
         RuleResult(rule, rule.decide(reading.facts, in_region), reading, in_region=in_region)
@@ -364,6 +374,7 @@ def evaluate(ruleset: RuleSet, profile: Profile | dict[str, Any], *, as_of: date
 
 def evaluate_rule(ruleset: RuleSet, rule: Rule, profile: Profile, *, as_of: date) -> RuleResult:
     """One rule's answer for one profile (worked examples, draft rules)."""
+    check_founding(profile, as_of)
     reading = Reading(ruleset, derive_facts(profile.values(), as_of, ruleset.tables))
     relation = ruleset.tables.region_within
     in_region = any_of_truths(relation(profile.region_code, area) for area in rule.definition.region)

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from pydantic_core import PydanticCustomError
 
 from .credit_code import check_credit_code
-from .facts import ACTIVITIES, CERTIFICATIONS, ENTITY_TYPES, LISTING_STATUSES
+from .facts import ACTIVITIES, CERTIFICATIONS, ENTITY_TYPES, LISTING_STATUSES, entity_type_of
 from .tables import load_tables
 
 Money = Annotated[float, Field(ge=0, allow_inf_nan=False, description="yuan")]
@@ -81,6 +81,17 @@ class Profile(BaseModel):
         if not _INDUSTRY.match(value) or value not in load_tables().industries:
             raise PydanticCustomError("industry_code", "{code} is not a GB/T 4754-2017 industry code",
                                       {"code": value})
+        return value
+
+    @field_validator("entity_type")
+    @classmethod
+    def _entity_type_fits_credit_code(cls, value: str | None, info: ValidationInfo) -> str | None:
+        code = info.data.get("credit_code")
+        told = None if code is None else entity_type_of({"credit_code": code})
+        if value is not None and told is not None and told != value:
+            raise PydanticCustomError(
+                "entity_type_mismatch", "entity_type {value} contradicts the credit code, which registers {told} "
+                "(91 an enterprise, 92 an individual business)", {"value": value, "told": told})
         return value
 
     @field_validator("clusters")

@@ -18,7 +18,9 @@ from typing import Any
 from pydantic import ValidationError
 
 from .errors import ExpressionError, RuleFileError, RuleSetError
-from .expressions import Evaluator, Node, Param, ParamSpec, check, compile_node, names_in, parse
+from .expressions import (
+    Compare, Evaluator, Fact, Node, Param, ParamSpec, check, compile_node, leaves, names_in, parse,
+)
 from .facts import UNSETTLEABLE_FACTS, FactSpec, fact_specs, unsettleable
 from .formatting import format_parameter, format_regions
 from .schema import Criterion, RuleDefinition
@@ -184,6 +186,18 @@ class RuleSet:
         return cached
 
 
+def _age_problems(node: Node, params: Mapping[str, ParamSpec]) -> list[str]:
+    """Ages are compared by date (a whole number of years before the evaluation date), on the Python
+    and the SQL path alike, so a parameter compared with company_age_years is a whole number."""
+    return [
+        f"{leaf.right.name} ({params[leaf.right.name].value}) is compared with company_age_years: "
+        "give a whole number of years"
+        for leaf in leaves(node)
+        if isinstance(leaf, Compare) and isinstance(leaf.left, Fact) and leaf.left.name == "company_age_years"
+        and isinstance(leaf.right, Param) and float(params[leaf.right.name].value) % 1
+    ]
+
+
 def _iso(day: date | None) -> str | None:
     return None if day is None else day.isoformat()
 
@@ -303,6 +317,8 @@ def compile_rule(text: str, file_name: str, *, tables: Tables | None = None,
             problem(("criteria", index, "when"), f"criterion {criterion.id!r}: {exc}")
             continue
         used.update(operand.name for operand in names_in(node) if isinstance(operand, Param))
+        for reason in _age_problems(node, params):
+            problem(("criteria", index, "when"), f"criterion {criterion.id!r}: {reason}")
         explain: dict[str, dict[str, Template]] = {}
         for state in STATES:
             for lang in LANGUAGES:

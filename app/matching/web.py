@@ -465,6 +465,9 @@ def _answer(request: Request, data: Mapping[str, Any], session: SessionDep, rule
     lang = request_lang(request)
     entered = read_entered(data)
     profile = parse_entered(entered, ruleset.tables)
+    if profile is not None and profile.founded_on is not None and profile.founded_on > today:
+        entered.errors["founded_on"] = {"zh": "成立日期不能晚于今天。", "en": "The founding date cannot be after today."}
+        profile = None
     if profile is None:
         context = _form_context(entered, ruleset.tables, lang)
         context["lang_links"] = lang_links("/", entered.query())

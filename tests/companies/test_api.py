@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 import threading
 from typing import Any
 
@@ -226,3 +228,19 @@ def test_match_company_evaluates_the_stored_profile_and_logs_the_decision(client
 
 def test_match_company_returns_404_when_unknown(client, writer) -> None:
     assert_problem(client.get("/v1/companies/4b1d8f6e-0000-4000-8000-000000000000/matches", headers=writer), 404)
+
+
+FOUNDED_2024 = {"region_code": "440305", "industry_code": "C3911", "founded_on": "2024-03-01"}
+
+
+def test_a_stored_company_cannot_be_founded_in_the_future_nor_matched_before_its_founding(client, api_key) -> None:  # type: ignore[no-untyped-def]
+    headers = api_key("companies:read", "companies:write")
+    future = (date.today() + timedelta(days=30)).isoformat()
+    refused = client.post("/v1/companies", json={"profile": {**FOUNDED_2024, "founded_on": future}}, headers=headers)
+    assert refused.status_code == 422 and refused.json()["errors"][0]["loc"] == ["body", "profile", "founded_on"]
+    stored = client.post("/v1/companies", json={"profile": FOUNDED_2024}, headers=headers)
+    assert stored.status_code == 201
+    matches = f"/v1/companies/{stored.json()['id']}/matches"
+    before = client.get(matches, params={"as_of": "2024-02-29"}, headers=headers)
+    assert before.status_code == 422 and before.json()["errors"][0]["loc"] == ["query", "as_of"]
+    assert client.get(matches, params={"as_of": "2024-03-01"}, headers=headers).status_code == 200

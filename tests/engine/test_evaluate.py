@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
+from app.engine.credit_code import credit_check_character
 from app.engine import Profile, build_ruleset, evaluate, evaluate_rule, load_ruleset, next_questions
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -107,6 +108,15 @@ def test_the_answer_has_the_contract_shape(ruleset) -> None:
                           "kind", "benefit", "how_to_apply", "validity", "document", "assumptions"}
     assert set(first["criteria"][0]) >= {"id", "status", "explanation"}
     assert first["rule_version"] == ruleset.rules[first["policy_id"]].version
+
+
+def test_an_entity_type_that_contradicts_the_credit_code_is_refused_on_the_field() -> None:
+    individual = "92440300" + "MA5DC6QX" + "0"  # category 2: an individual business
+    individual += credit_check_character(individual)
+    with pytest.raises(ValidationError) as caught:
+        Profile.model_validate({"region_code": "440305", "credit_code": individual, "entity_type": "enterprise"})
+    assert [error["loc"] for error in caught.value.errors()] == [("entity_type",)]
+    assert Profile.model_validate({"region_code": "440305", "credit_code": individual}).entity_type is None
 
 
 def test_a_profile_is_validated_field_by_field() -> None:

@@ -142,3 +142,12 @@ def test_candidates_are_the_rules_covering_the_region_or_inside_it() -> None:
 def test_a_quote_may_run_across_a_page_break_split() -> None:
     quote = "重点支持产品内销和外销兼具的制造业企业、出口型中小微企业、为中小微企业服务的专业内外贸企业、电商平台等市场主体。"
     assert quote_problem(quote, 41, SOURCE, "source-article.txt") is None
+
+
+def test_an_age_is_compared_with_whole_years_only() -> None:
+    """Ages are compared by date on both paths; half a year has no date to compare with."""
+    text = GOOD.replace("export_share >= min_export_share", "company_age_years <= max_age").replace(
+        "parameters:\n", "parameters:\n  max_age: {value: 2.5, unit: years, basis: assumption, label: {zh: 年, en: years},"
+                         " citation: {zh: 测试, en: test}}\n", 1)
+    assert any("give a whole number of years" in message for message in errors_of(text))
+    assert compile_text(text.replace("value: 2.5", "value: 3")).id == "demo-rule"
