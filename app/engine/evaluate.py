@@ -341,12 +341,19 @@ class Decision:
     def result(self, policy_id: str) -> RuleResult:
         return next(result for result in self.results if result.rule.id == policy_id)
 
-    def to_dict(self) -> dict[str, Any]:
-        """The public contract's answer."""
+    @property
+    def local_results(self) -> list[RuleResult]:
+        """The results of the rules whose region holds, or may hold, the company: `scope=local`."""
+        return sorted(self._evaluated, key=lambda result: (_STATUS_ORDER[result.status], result.rule.id))
+
+    def to_dict(self, scope: str = "all") -> dict[str, Any]:
+        """The public contract's answer: every policy in force (`scope="all"`), or only those whose
+        region holds or may hold the company (`scope="local"`)."""
+        results = self.local_results if scope == "local" else self.results
         return {
             "ruleset": {"version": self.ruleset.version, "as_of": self.as_of.isoformat()},
             "derived": self.derived,
-            "results": [result.to_dict() for result in self.results],
+            "results": [result.to_dict() for result in results],
         }
 
 

@@ -76,7 +76,7 @@ async def match(request: Request) -> Response:
     # answer is serialised once, to the bytes that are both sent and stored.
     data = validate_body(MatchRequest, await request.body())
     as_of: date = data.as_of or await get_today()
-    answer_json, decided = service.decide_json(ruleset, data.profile, as_of=as_of)
+    answer_json, decided = service.decide_json(ruleset, data.profile, as_of=as_of, scope=data.scope, lang=data.lang)
     decision_id = uuid.uuid4()
     await log_decision(request, service.decision_row(
         decision_id=decision_id, answer_json=answer_json, decided=decided, profile=data.profile, as_of=as_of,

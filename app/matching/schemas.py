@@ -16,6 +16,10 @@ class MatchRequest(BaseModel):
 
     profile: Profile
     as_of: date | None = Field(None, description="evaluation date; today (China) when absent")
+    scope: Literal["all", "local"] = Field(
+        "all", description="`all`: every policy in force; `local`: only those whose region holds, or may hold, "
+                           "the company's (a Shenzhen firm is not sent 20 Jiangsu 'not in your region' entries)")
+    lang: Literal["both", "zh", "en"] = Field("both", description="the languages of the texts in the answer")
 
 
 class LocalizedText(BaseModel):
@@ -90,9 +94,25 @@ class RulesetRef(BaseModel):
     as_of: date
 
 
+class QuestionOption(BaseModel):
+    value: str
+    label: LocalizedText
+
+
+class QuestionInput(BaseModel):
+    type: Literal["integer", "number", "date", "enum", "list", "region", "industry", "text"]
+    unit: str | None = Field(None, description="persons, count or yuan")
+    options: list[QuestionOption] | None = Field(
+        None, description="the choices of an enum or list; for a region, the areas one level down")
+    parent: str | None = Field(None, description="for a region: the code the company gave, whose children are asked")
+
+
 class Question(BaseModel):
     field: str
     settles: int = Field(description="how many needs_info answers this field would settle")
+    label: LocalizedText
+    prompt: LocalizedText
+    input: QuestionInput
 
 
 class MatchAnswer(BaseModel):

@@ -16,6 +16,7 @@ from app.clients.service import Caller
 from app.db.models import Decision
 from app.db.session import RawJSON
 from app.engine import Profile, RuleSet, RuleSetError, build_ruleset, evaluate, next_questions
+from app.engine.questions import question_text
 from app.errors import DecisionNotFoundError, ReplayUnavailableError
 from app.policies import service as policies_service
 
@@ -31,24 +32,51 @@ def _plain(value: Any) -> Any:
     return orjson.loads(orjson.dumps(value))
 
 
-def _answer(ruleset: RuleSet, profile: Profile, as_of: date) -> tuple[dict[str, Any], dict[str, str]]:
+SCOPES = ("all", "local")
+LANGS = ("both", "zh", "en")
+
+
+def _answer(ruleset: RuleSet, profile: Profile, as_of: date, scope: str, lang: str,
+            ) -> tuple[dict[str, Any], dict[str, str]]:
     decision = evaluate(ruleset, profile, as_of=as_of)
-    answer = decision.to_dict()
-    answer["questions"] = [{"field": q.field, "settles": q.settles} for q in next_questions(decision)]
-    return answer, dict(decision.rule_versions)
+    answer = decision.to_dict(scope)
+    answer["questions"] = [
+        {"field": q.field, "settles": q.settles, **question_text(q.field, decision.facts, ruleset.tables)}
+        for q in next_questions(decision)
+    ]
+    if scope != "all" or lang != "both":  # what a replay needs to answer the same way
+        answer["scope"], answer["lang"] = scope, lang
+    if lang != "both":
+        answer = in_language(answer, lang)
+    versions = decision.rule_versions
+    return answer, {result["policy_id"]: versions[result["policy_id"]] for result in answer["results"]}
 
 
-def decide(ruleset: RuleSet, profile: Profile, *, as_of: date) -> tuple[dict[str, Any], dict[str, str]]:
+def in_language(value: Any, lang: str) -> Any:
+    """The answer with one language's texts: every {"zh": …, "en": …} keeps only `lang`."""
+    if isinstance(value, dict):
+        if "zh" in value and "en" in value:
+            other = "en" if lang == "zh" else "zh"
+            return {key: in_language(item, lang) for key, item in value.items() if key != other}
+        return {key: in_language(item, lang) for key, item in value.items()}
+    if isinstance(value, list):
+        return [in_language(item, lang) for item in value]
+    return value
+
+
+def decide(ruleset: RuleSet, profile: Profile, *, as_of: date, scope: str = "all", lang: str = "both",
+           ) -> tuple[dict[str, Any], dict[str, str]]:
     """Evaluate; return the answer (contract shape plus `questions`) and the rule versions used."""
-    answer, rule_versions = _answer(ruleset, profile, as_of)
+    answer, rule_versions = _answer(ruleset, profile, as_of, scope, lang)
     return _plain(answer), rule_versions
 
 
-def decide_json(ruleset: RuleSet, profile: Profile, *, as_of: date) -> tuple[bytes, dict[str, Any]]:
+def decide_json(ruleset: RuleSet, profile: Profile, *, as_of: date, scope: str = "all", lang: str = "both",
+                ) -> tuple[bytes, dict[str, Any]]:
     """`decide` for the hot path: the answer serialised once (JSON bytes, as sent and as stored), and
     the rest of its decision row (see `decision_row`). The engine's answer shares some of its values
     with the rule set (titles); serialising at once, in the request, is what makes that safe."""
-    answer, rule_versions = _answer(ruleset, profile, as_of)
+    answer, rule_versions = _answer(ruleset, profile, as_of, scope, lang)
     return orjson.dumps(answer), {"ruleset_version": answer["ruleset"]["version"], "rule_versions": rule_versions,
                                   "outcomes": outcomes(answer)}
 
@@ -131,10 +159,11 @@ def replay(session: Session, row: Decision, *, current: RuleSet) -> dict[str, An
         # The standards tables (regions, industries) changed so that the old inputs no longer load.
         raise ReplayUnavailableError(f"Decision {row.id} cannot be replayed: {exc}") from None
     stored: dict[str, Any] = row.results
-    replayed, _ = decide(replayed_set, profile, as_of=row.as_of)
+    options = {"scope": stored.get("scope", "all"), "lang": stored.get("lang", "both")}
+    replayed, _ = decide(replayed_set, profile, as_of=row.as_of, **options)
     replay_diffs = differences(stored["results"], replayed["results"], with_versions=True)
     reproduced = not replay_diffs and stored.get("derived") == replayed.get("derived")
-    now, now_versions = decide(current, profile, as_of=row.as_of)
+    now, now_versions = decide(current, profile, as_of=row.as_of, **options)
     now_diffs = differences(stored["results"], now["results"], with_versions=False)
     changed_rules = sorted(
         pid for pid in set(row.rule_versions) | set(now_versions)

@@ -67,7 +67,7 @@ def test_match_names_what_is_missing(client) -> None:
     sumao = next(r for r in answer["results"] if r["policy_id"] == "js-sumao-loan")
     assert sumao["status"] == "needs_info"
     assert set(sumao["missing_fields"]) >= {"annual_revenue", "export_revenue"}
-    assert answer["questions"] and {"field", "settles"} == answer["questions"][0].keys()
+    assert answer["questions"] and {"field", "settles", "label", "prompt", "input"} == answer["questions"][0].keys()
 
 
 @pytest.mark.parametrize(("profile", "loc"), [
@@ -214,9 +214,9 @@ def test_a_reload_during_a_request_does_not_change_the_rule_set_that_answers_it(
     reloaded.version = "0123456789abcdef"  # another rule set, as a reload would swap in
     decide_json = service.decide_json
 
-    def reload_meanwhile(ruleset, profile, *, as_of):  # type: ignore[no-untyped-def]
+    def reload_meanwhile(ruleset, profile, **options):  # type: ignore[no-untyped-def]
         app.state.ruleset = reloaded
-        return decide_json(ruleset, profile, as_of=as_of)
+        return decide_json(ruleset, profile, **options)
 
     monkeypatch.setattr(service, "decide_json", reload_meanwhile)
     try:
@@ -338,3 +338,42 @@ def test_openapi_declares_the_match_body_and_answer(client) -> None:
     assert operation["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].endswith("/MatchAnswer")
     assert {"name": "Huiqi-Ruleset-Version", "in": "header"}.items() <= operation["parameters"][0].items()
     assert "412" in operation["responses"]
+
+
+def test_scope_local_leaves_out_other_regions_measures_and_lang_sends_one_language(client) -> None:
+    profile = {"region_code": "440305", "industry_code": "C3911"}
+    everything = client.post("/v1/match", json={"profile": profile}).json()
+    local = client.post("/v1/match", json={"profile": profile, "scope": "local", "lang": "zh"}).json()
+    outside = {r["policy_id"] for r in everything["results"]
+               if r["criteria"][0]["id"] == "region" and r["criteria"][0]["status"] == "not_met"}
+    assert outside and not outside & {r["policy_id"] for r in local["results"]}
+    assert {r["policy_id"] for r in local["results"]} == {r["policy_id"] for r in everything["results"]} - outside
+    assert all(set(r["title"]) == {"zh"} and all(set(c["explanation"]) == {"zh"} for c in r["criteria"])
+               for r in local["results"])
+    assert local["scope"] == "local" and local["lang"] == "zh"
+    # the decision as logged is the answer as sent, and replays the same way
+    replay = client.post(f"/v1/decisions/{local['decision_id']}/replay").json()
+    assert replay["reproduced"] is True and replay["current"]["decides_differently"] is False
+
+
+def test_a_coarse_region_is_asked_one_level_down_with_its_options(client) -> None:
+    answer = client.post("/v1/match", json={"profile": {"region_code": "320000"}, "scope": "local"}).json()
+    kunshan = next(r for r in answer["results"] if r["policy_id"] == "js-kunshan-import-zone")
+    assert kunshan["status"] == "needs_info" and "region_code" in kunshan["missing_fields"]
+    assert kunshan["criteria"][0] == {**kunshan["criteria"][0], "id": "region", "status": "unknown"}
+    question = next(q for q in answer["questions"] if q["field"] == "region_code")
+    assert question["input"]["type"] == "region" and question["input"]["parent"] == "320000"
+    assert {"value": "320500", "label": {"zh": "江苏省苏州市", "en": "Suzhou, Jiangsu"}} in question["input"]["options"]
+    assert question["label"] == {"zh": "注册地行政区划", "en": "Registered location"}
+
+
+def test_every_question_says_how_to_ask_it(client) -> None:
+    answer = client.post("/v1/match", json={"profile": {"region_code": "440305"}}).json()
+    kinds = {q["field"]: q["input"]["type"] for q in answer["questions"]}
+    assert kinds.get("industry_code") == "industry"
+    assert all(q["prompt"]["zh"] and q["prompt"]["en"] for q in answer["questions"])
+    for question in answer["questions"]:
+        if question["input"]["type"] in ("enum", "list"):
+            assert question["input"]["options"] and all(set(o["label"]) == {"zh", "en"} for o in question["input"]["options"])
+        if question["input"]["type"] in ("integer", "number"):
+            assert question["input"]["unit"] in ("persons", "count", "yuan")

@@ -27,7 +27,7 @@ def test_match_refuses_a_founding_date_in_the_future(client: TestClient) -> None
 
 def test_the_form_says_beside_the_field_that_the_founding_date_is_in_the_future(client: TestClient) -> None:
     future = (date.today() + timedelta(days=30)).isoformat()
-    response = client.post("/answer?lang=en", data={"province": "440000", "city": "440300", "county": "440305",
-                                                    "founded_on": future})
+    response = client.post("/answer", data={"province": "440000", "city": "440300", "county": "440305",
+                                            "founded_on": future})
     assert response.status_code == 422
-    assert "The founding date cannot be after today." in response.text
+    assert "成立日期不能晚于今天。" in response.text
