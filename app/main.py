@@ -20,6 +20,7 @@ from starlette.responses import Response
 from app import heap, problems
 from app.clients.ratelimit import SlidingWindowLimiter
 from app.companies.api import router as companies_router
+from app.lookups.api import router as lookups_router
 from app.console import web as console_web
 from app.db.session import make_engine, make_session_factory
 from app.deps import get_ruleset, rate_limit
@@ -158,6 +159,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     v1.include_router(matching_router)
     v1.include_router(policies_router)
     v1.include_router(companies_router)
+    v1.include_router(lookups_router)
     v1.include_router(matching_admin.router)
     app.include_router(match_router, prefix="/v1")  # first: the hot path; it admits its caller itself
     app.include_router(v1)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import re
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -23,6 +24,10 @@ DATA_FILES = (
     "clusters.yaml",
     "vocabulary.yaml",
 )
+
+
+_PLACEHOLDER_REGIONS = {"市辖区": ("市辖区", "districts"), "县": ("所辖县", "counties")}
+_INDUSTRY_CODE = re.compile(r"^([A-Ta-t](?:\d{2,4})?)(?:\s|$)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +79,7 @@ class Tables:
     regions: dict[str, Region]
     retired_regions: dict[str, str]  # retired code -> current code
     region_ancestors: dict[str, frozenset[str]]  # code -> itself and every ancestor
-    region_children: dict[str, tuple[str, ...]]  # code -> the codes right under it
+    region_children: dict[str | None, tuple[str, ...]]  # code -> the codes right under it; None -> provinces
     industries: dict[str, Industry]
     size_groups: tuple[SizeGroup, ...]
     statistical_lines: tuple[StatisticalLine, ...]
@@ -134,6 +139,66 @@ class Tables:
         if len(self.region_ancestors.get(code, ())) < 3 or region.name_zh == "市辖区":
             return None if self.region_children.get(code) else False
         return region.name_zh.endswith("区") and not region.name_zh.endswith("林区")
+
+    def region_chain(self, code: str | None) -> list[str]:
+        """The code and its ancestors, province first; empty for an unknown code."""
+        chain: list[str] = []
+        while code and code in self.regions and code not in chain:
+            chain.insert(0, code)
+            code = self.regions[code].parent
+        return chain
+
+    def region_label(self, code: str, lang: str) -> str:
+        """A region's own name, as a list of choices shows it; the 市辖区/县 levels of the
+        municipalities are named after their city."""
+        region = self.regions[code]
+        if region.name_zh in _PLACEHOLDER_REGIONS and region.parent in self.regions:
+            zh, en = _PLACEHOLDER_REGIONS[region.name_zh]
+            parent = self.regions[region.parent]
+            return f"{parent.name_zh}{zh}" if lang == "zh" else f"{parent.name_en or parent.name_zh} ({en})"
+        return region.name_zh if lang == "zh" else (region.name_en or region.name_zh)
+
+    def region_level(self, code: str) -> str:
+        """province, city or county: the depth of a GB/T 2260 code (municipalities' 市辖区 count as city)."""
+        return ("province", "city", "county")[min(len(self.region_ancestors.get(code, (code,))), 3) - 1]
+
+    def industry_label(self, code: str, lang: str) -> str:
+        """"C3911 计算机整机制造"; in English the Chinese name of a group or class comes with the English
+        name of its division, as the table translates only sections and divisions."""
+        industry = self.industries[code]
+        if lang == "en" and not industry.name_en:
+            return f"{code} {industry.name_zh} ({self.industry_name(code, 'en')})"
+        return f"{code} {self.industry_name(code, lang)}".strip()
+
+    def find_industries(self, text: str, limit: int = 30) -> list[str]:
+        """Industries whose code starts with `text` or whose name (zh or en) contains it; classes first."""
+        needle = text.strip().lower()
+        if not needle:
+            return []
+        exact = [code for code, ind in self.industries.items() if needle in (ind.name_zh.lower(), ind.name_en.lower())]
+        if exact:
+            return self._most_specific(exact)[:limit]
+        found = [code for code, ind in self.industries.items()
+                 if code.lower().startswith(needle) or needle in ind.name_zh.lower() or needle in ind.name_en.lower()]
+        return self._most_specific(found)[:limit]
+
+    def _most_specific(self, codes: list[str]) -> list[str]:
+        """Classes first (a main business is a 4-digit class); a group named like its only class is dropped."""
+        chosen = set(codes)
+        named_below = {self.industries[code].parent for code in codes
+                       if self.industries[code].parent in chosen
+                       and self.industries[self.industries[code].parent].name_zh == self.industries[code].name_zh}
+        return sorted(chosen - named_below, key=lambda code: (-len(code), code))
+
+    def resolve_industry(self, text: str) -> tuple[str | None, list[str]]:
+        """The code `text` names ("C3911", "C3911 计算机整机制造", or a name), else the candidates."""
+        match = _INDUSTRY_CODE.match(text.strip())
+        if match and match.group(1).upper() in self.industries:
+            return match.group(1).upper(), []
+        candidates = self.find_industries(text)
+        if len(candidates) == 1:
+            return candidates[0], []
+        return None, candidates
 
     def industry_name(self, code: str, lang: str) -> str:
         current: str | None = code
@@ -219,10 +284,9 @@ def load_tables(directory: Path = STANDARDS_DIR) -> Tables:
         row["code"]: Region(row["code"], row["name_zh"], row.get("name_en") or "", row.get("parent") or None)
         for row in _read_csv(directory / "regions.csv")
     }
-    children: dict[str, list[str]] = {}
+    children: dict[str | None, list[str]] = {}
     for region in regions.values():
-        if region.parent:
-            children.setdefault(region.parent, []).append(region.code)
+        children.setdefault(region.parent, []).append(region.code)
     retired = {row["code"]: row["successor"] for row in _read_csv(directory / "regions_retired.csv")}
     industries = {
         row["code"]: Industry(
@@ -266,7 +330,7 @@ def load_tables(directory: Path = STANDARDS_DIR) -> Tables:
         regions=regions,
         retired_regions=retired,
         region_ancestors=_ancestors(regions),
-        region_children={code: tuple(sorted(codes)) for code, codes in children.items()},
+        region_children={parent: tuple(sorted(codes)) for parent, codes in children.items()},
         industries=industries,
         size_groups=size_groups,
         statistical_lines=lines,

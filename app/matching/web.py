@@ -99,90 +99,6 @@ def field_kind(name: str) -> str:
 
 
 # ---------------------------------------------------------------------------------------------------
-# Regions and industries as lists to choose from
-# ---------------------------------------------------------------------------------------------------
-
-_PLACEHOLDER_REGIONS = {"市辖区": ("市辖区", "districts"), "县": ("所辖县", "counties")}
-_region_children_cache: dict[str, dict[str | None, list[str]]] = {}
-
-
-def region_children(tables: Tables, parent: str | None) -> list[str]:
-    """Codes of the regions directly under `parent` (provinces for None), in code order."""
-    index = _region_children_cache.get(tables.version)
-    if index is None:
-        index = {}
-        for code in sorted(tables.regions):
-            index.setdefault(tables.regions[code].parent, []).append(code)
-        _region_children_cache[tables.version] = index
-    return index.get(parent, [])
-
-
-def region_label(tables: Tables, code: str, lang: str) -> str:
-    """A region's own name; the 市辖区/县 levels of the municipalities are named after their city."""
-    region = tables.regions[code]
-    if region.name_zh in _PLACEHOLDER_REGIONS and region.parent in tables.regions:
-        zh, en = _PLACEHOLDER_REGIONS[region.name_zh]
-        parent = tables.regions[region.parent]
-        return f"{parent.name_zh}{zh}" if lang == "zh" else f"{parent.name_en or parent.name_zh} ({en})"
-    return region.name_zh if lang == "zh" else (region.name_en or region.name_zh)
-
-
-def region_chain(tables: Tables, code: str | None) -> list[str]:
-    """The code and its ancestors, province first; empty for an unknown code."""
-    chain: list[str] = []
-    while code and code in tables.regions and code not in chain:
-        chain.insert(0, code)
-        code = tables.regions[code].parent
-    return chain
-
-
-def industry_label(tables: Tables, code: str, lang: str) -> str:
-    """"C3911 计算机整机制造"; in English the Chinese name of a group or class comes with the English name
-    of its division, as the table translates only sections and divisions."""
-    industry = tables.industries[code]
-    if lang == "en" and not industry.name_en:
-        return f"{code} {industry.name_zh} ({tables.industry_name(code, 'en')})"
-    return f"{code} {tables.industry_name(code, lang)}".strip()
-
-
-_INDUSTRY_CODE = re.compile(r"^([A-Ta-t](?:\d{2,4})?)(?:\s|$)")
-
-
-def find_industries(tables: Tables, text: str, limit: int = 30) -> list[str]:
-    """Industries whose code starts with `text` or whose name (zh or en) contains it."""
-    needle = text.strip().lower()
-    if not needle:
-        return []
-    exact = [code for code, ind in tables.industries.items()
-             if needle in (ind.name_zh.lower(), ind.name_en.lower())]
-    if exact:
-        return _most_specific(tables, exact)[:limit]
-    found = [code for code, ind in tables.industries.items()
-             if code.lower().startswith(needle) or needle in ind.name_zh.lower() or needle in ind.name_en.lower()]
-    return _most_specific(tables, found)[:limit]
-
-
-def _most_specific(tables: Tables, codes: list[str]) -> list[str]:
-    """Classes first (a main business is a 4-digit class); a group named like its only class is dropped."""
-    chosen = set(codes)
-    named_below = {tables.industries[code].parent for code in codes
-                   if tables.industries[code].parent in chosen
-                   and tables.industries[tables.industries[code].parent].name_zh == tables.industries[code].name_zh}
-    return sorted(chosen - named_below, key=lambda code: (-len(code), code))
-
-
-def resolve_industry(tables: Tables, text: str) -> tuple[str | None, list[str]]:
-    """The code `text` names ("C3911", "C3911 计算机整机制造", or a name), else the candidates."""
-    match = _INDUSTRY_CODE.match(text.strip())
-    if match and match.group(1).upper() in tables.industries:
-        return match.group(1).upper(), []
-    candidates = find_industries(tables, text)
-    if len(candidates) == 1:
-        return candidates[0], []
-    return None, candidates
-
-
-# ---------------------------------------------------------------------------------------------------
 # What was entered → a Profile, or errors beside their fields
 # ---------------------------------------------------------------------------------------------------
 
@@ -261,7 +177,7 @@ def parse_entered(entered: Entered, tables: Tables) -> Profile | None:
             chosen = [v for v in raw if v != NONE_OF_THESE]
             data[name] = chosen
         elif name == "industry_code":
-            code, candidates = resolve_industry(tables, raw)
+            code, candidates = tables.resolve_industry(raw)
             if code is None:
                 entered.industry_candidates = candidates
                 errors[name] = (
@@ -411,7 +327,7 @@ FormDataDep = Annotated[ImmutableMultiDict[str, Any], Depends(read_form)]
 
 def _form_context(entered: Entered, tables: Tables, lang: str) -> dict[str, Any]:
     """What the form templates need besides the values: the options of every list."""
-    chain = region_chain(tables, entered.values.get("region_code"))
+    chain = tables.region_chain(entered.values.get("region_code"))
     levels = [entered.values.get(level) or (chain[i] if i < len(chain) else "")
               for i, level in enumerate(("province", "city", "county"))]
     region_levels = []
@@ -419,11 +335,11 @@ def _form_context(entered: Entered, tables: Tables, lang: str) -> dict[str, Any]
     for i, (level, chosen) in enumerate(zip(("province", "city", "county"), levels, strict=True)):
         if i and not parent:
             break
-        options = region_children(tables, parent)
+        options = tables.region_children.get(parent, ())
         if not options:
             break
         region_levels.append({"name": level, "chosen": chosen,
-                              "options": [(code, region_label(tables, code, lang)) for code in options]})
+                              "options": [(code, tables.region_label(code, lang)) for code in options]})
         parent = chosen if chosen in tables.regions and tables.regions[chosen].parent == parent else None
     vocabulary = tables.vocabulary["values"]
     options = {
@@ -434,7 +350,7 @@ def _form_context(entered: Entered, tables: Tables, lang: str) -> dict[str, Any]
         "clusters": list(tables.clusters),
     }
     industry_text = entered.get("industry_code")
-    code, _ = resolve_industry(tables, industry_text) if industry_text else (None, [])
+    code, _ = tables.resolve_industry(industry_text) if industry_text else (None, [])
     return {
         "entered": entered,
         "sections": SECTIONS,
@@ -442,8 +358,8 @@ def _form_context(entered: Entered, tables: Tables, lang: str) -> dict[str, Any]
         "region_levels": region_levels,
         "options": options,
         "tables": tables,
-        "industry_text": industry_label(tables, code, lang) if code else industry_text,
-        "industry_candidates": [(c, industry_label(tables, c, lang)) for c in entered.industry_candidates],
+        "industry_text": tables.industry_label(code, lang) if code else industry_text,
+        "industry_candidates": [(c, tables.industry_label(c, lang)) for c in entered.industry_candidates],
         "none_of_these": NONE_OF_THESE,
     }
 
@@ -454,7 +370,7 @@ def form_page(request: Request, ruleset: RuleSetDep) -> Response:
     lang = request_lang(request)
     entered = read_entered(request.query_params)
     if entered.get("industry_code"):
-        _, entered.industry_candidates = resolve_industry(ruleset.tables, entered.get("industry_code"))
+        _, entered.industry_candidates = ruleset.tables.resolve_industry(entered.get("industry_code"))
     context = _form_context(entered, ruleset.tables, lang)
     context["lang_links"] = lang_links("/", entered.query())
     return render(request, "form/index.html", context, lang=lang)
@@ -553,8 +469,8 @@ def regions_json(request: Request, ruleset: RuleSetDep, parent: str = "") -> Res
     tables = ruleset.tables
     if parent and parent not in tables.regions:
         return JSONResponse([], status_code=404)
-    children = region_children(tables, parent or None)
-    return JSONResponse([[code, region_label(tables, code, lang)] for code in children],
+    children = tables.region_children.get(parent or None, ())
+    return JSONResponse([[code, tables.region_label(code, lang)] for code in children],
                         headers={"Cache-Control": "public, max-age=86400", "Vary": "Cookie"})
 
 
@@ -563,7 +479,7 @@ def industries_json(request: Request, ruleset: RuleSetDep) -> Response:
     """Every industry as "code name", for the industry field's datalist."""
     lang = request_lang(request)
     tables = ruleset.tables
-    return JSONResponse([industry_label(tables, code, lang) for code in sorted(tables.industries)],
+    return JSONResponse([tables.industry_label(code, lang) for code in sorted(tables.industries)],
                         headers={"Cache-Control": "public, max-age=86400", "Vary": "Cookie"})
 
 
