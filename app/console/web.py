@@ -25,6 +25,7 @@ from app.db.models import Official, OfficialSession
 from app.deps import RuleSetDep, SessionDep, SettingsDep, TodayDep
 from app.engine import RuleSet
 from app.engine.examples import run_examples
+from app.engine.expressions import Param, names_in
 from app.engine.formatting import format_fact, format_parameter, format_regions
 from app.errors import PolicyNotFoundError, ReplayUnavailableError
 from app.matching import service as matching_service
@@ -402,6 +403,24 @@ def replay(request: Request, decision_id: str, signed_in: CheckedOfficial, sessi
 # ---------------------------------------------------------------------------------------------------
 # Reach, and a draft rule's impact
 # ---------------------------------------------------------------------------------------------------
+
+
+@router.get("/assumptions")
+def assumptions(request: Request, signed_in: CurrentOfficial, ruleset: RuleSetDep) -> Response:
+    """Every threshold of the catalogue that is Huiqi's assumption rather than law, on one page, with
+    why it was chosen and the criteria that rest on it: for officials to confirm or replace."""
+    lang = request_lang(request)
+    tables = ruleset.tables
+    rows = [
+        {"rule": rule, "name": name, "label": getattr(p.label, lang),
+         "value": format_parameter(p.value, p.unit, lang, tables), "citation": getattr(p.citation, lang),
+         "criteria": [c.id for c in rule.criteria
+                      if any(isinstance(operand, Param) and operand.name == name for operand in names_in(c.node))]}
+        for rule in ruleset.rules.values()
+        for name, p in rule.definition.parameters.items() if p.basis == "assumption"
+    ]
+    return page(request, "console/assumptions.html", {"nav": "assumptions", "rows": rows, "tables": tables},
+                signed_in=signed_in)
 
 
 @router.get("/reach")

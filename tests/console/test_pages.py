@@ -18,6 +18,7 @@ from tests.conftest import ROOT
 
 SUMAO = (ROOT / "rules" / "js-sumao-loan.yaml").read_text(encoding="utf-8")
 PAGES = ["/console/policies", "/console/policies/js-sumao-loan", "/console/decisions", "/console/reach",
+         "/console/assumptions",
          "/console/drafts", "/console/audit", "/console/policies?q=贷&kind=loan&region=江苏"]
 
 
@@ -299,3 +300,12 @@ def test_an_audit_row_is_never_changed(client: TestClient, app: FastAPI, officia
             session.rollback()
     source = "\n".join(p.read_text() for p in (ROOT / "app").rglob("*.py"))
     assert not re.search(r"update\(AuditEvent|delete\(AuditEvent|AuditEvent\.__table__\.(update|delete)", source)
+
+
+def test_every_assumption_of_the_catalogue_is_listed_on_one_page(client: TestClient, app: FastAPI, signed_in: str) -> None:
+    html = client.get("/console/assumptions?lang=en").text
+    assumed = [(rule, name, p) for rule in app.state.ruleset.rules.values()
+               for name, p in rule.definition.parameters.items() if p.basis == "assumption"]
+    for rule, name, parameter in assumed:
+        assert f"<code>{name}</code>" in html and f'href="/console/policies/{rule.id}"' in html
+    assert ("%d in all" % len(assumed)) in html or not assumed
