@@ -21,9 +21,7 @@ def _trimmed(number: float, decimals: int) -> str:
 
 def format_number(value: float, unit: str | None, lang: str) -> str:
     if unit == "yuan":
-        if lang == "zh":
-            return f"{_trimmed(value / 10000, 4)}万元" if abs(value) >= 10000 else f"{_trimmed(value, 2)}元"  # exact to the yuan
-        return f"{_trimmed(value, 2)} yuan"
+        return _yuan(value) if lang == "zh" else f"{_trimmed(value, 2)} yuan"
     if unit == "ratio":
         return f"{_trimmed(value * 100, 2)}%"
     if unit == "persons":
@@ -31,6 +29,15 @@ def format_number(value: float, unit: str | None, lang: str) -> str:
     if unit == "years":
         return _years(value, lang)
     return _trimmed(value, 2)
+
+
+def _yuan(value: float) -> str:
+    """Money as Chinese reads it, exact to the yuan: 80亿元, 2.5亿元, 1,250万元, 800元."""
+    if abs(value) >= 100_000_000 and value % 10_000 == 0:
+        return f"{_trimmed(value / 100_000_000, 4)}亿元"
+    if abs(value) >= 10_000:
+        return f"{_trimmed(value / 10_000, 4)}万元"
+    return f"{_trimmed(value, 2)}元"
 
 
 def _years(value: float, lang: str) -> str:
