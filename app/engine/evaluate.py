@@ -50,11 +50,14 @@ class CriterionResult:
     gaps: tuple[dict[str, Any], ...] = ()
     missing_fields: tuple[str, ...] = ()
     provisional: bool = False  # the verdict rests on a parameter with basis `assumption`
+    already: bool = False  # not met because the firm already has what the measure leads to
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {"id": self.id, "status": self.status, "explanation": self.explanation}
         if self.gaps:
             data["gaps"] = list(self.gaps)
+        if self.already:
+            data["already"] = True
         return data
 
 
@@ -141,7 +144,16 @@ class RuleResult:
             "rule_version": self.rule.version,
             **self.rule.actionable,
             "assumptions": self.assumptions,
+            "already": self.already,
         }
+
+    @property
+    def already(self) -> bool:
+        """Ineligible only because the firm already has what the measure leads to: good news."""
+        if self.status != INELIGIBLE or self.in_region is not True:
+            return False
+        unmet = [criterion for criterion in self._own_criteria if criterion.status == NOT_MET]
+        return bool(unmet) and all(criterion.already for criterion in unmet)
 
     @property
     def assumptions(self) -> list[str]:
@@ -193,7 +205,9 @@ class RuleResult:
         provisional = truth is not None and self._rests_on_assumption(criterion, truth)
         if provisional:
             explanation = {lang: text + PROVISIONAL[lang] for lang, text in explanation.items()}
-        return CriterionResult(criterion.id, status, explanation, gaps, missing, provisional)
+        already = truth is False and criterion.definition.already_if_not_met
+        return CriterionResult(criterion.id, status, explanation, () if already else gaps, missing, provisional,
+                               already)
 
     def _rests_on_assumption(self, criterion: CompiledCriterion, truth: bool) -> bool:
         assumed = self.rule.assumed_params

@@ -157,6 +157,9 @@ class Criterion(_Frozen):
     id: str
     when: str = Field(min_length=1)
     explain: Explain
+    # Not met because the firm already has what the measure leads to (already 规上, already certified):
+    # good news for the firm, not a refusal; the answer says so.
+    already_if_not_met: bool = False
 
     @field_validator("id")
     @classmethod

@@ -34,6 +34,8 @@ class CriterionResult(BaseModel):
     gaps: list[dict[str, Any]] | None = Field(
         None, description="for an unmet numeric threshold: the value that would meet it and the company's value"
     )
+    already: bool | None = Field(None, description="not met because the firm already has what the measure "
+                                                   "leads to (already above the line, already certified)")
 
 
 class Amount(BaseModel):
@@ -87,6 +89,8 @@ class PolicyResult(BaseModel):
     document: DocumentOut
     assumptions: list[str] = Field(
         description="ids of the criteria whose verdict rests on a threshold that is Huiqi's assumption, not law")
+    already: bool = Field(description="ineligible only because the firm already has what the measure leads to: "
+                                      "good news, not a refusal")
 
 
 class RulesetRef(BaseModel):

@@ -105,7 +105,7 @@ def test_the_answer_has_the_contract_shape(ruleset) -> None:
     assert answer["derived"]["size_class"] == "small" and answer["derived"]["export_share"] == 0.35
     first = answer["results"][0]
     assert set(first) == {"policy_id", "status", "title", "criteria", "missing_fields", "rule_version",
-                          "kind", "benefit", "how_to_apply", "validity", "document", "assumptions"}
+                          "kind", "benefit", "how_to_apply", "validity", "document", "assumptions", "already"}
     assert set(first["criteria"][0]) >= {"id", "status", "explanation"}
     assert first["rule_version"] == ruleset.rules[first["policy_id"]].version
 
@@ -186,3 +186,20 @@ def test_a_criterion_no_profile_field_could_settle_is_answered_not_met_and_says_
     assert evaluate_rule(ruleset, ruleset.rules["above-size"], unknown_sector, as_of=IN_FORCE).status == "needs_info"
 
 
+
+
+def test_a_firm_that_already_has_what_the_measure_leads_to_is_told_so() -> None:
+    """Already 规上 is good news for a 小升规 measure, not a refusal."""
+    rule = BANDED.replace("id: banded", "id: below-line").replace(
+        "  - id: rd\n", "  - id: below-line\n    when: not above_designated_size\n    already_if_not_met: true\n"
+                        "    explain: {met: {zh: 是, en: \"yes\"}, not_met: {zh: 否, en: \"no\"}, unknown: {zh: 未知, en: unknown}}\n"
+                        "  - id: rd\n")
+    ruleset = build_ruleset({"below-line.yaml": rule})
+    above = Profile.model_validate({"region_code": "440305", "industry_code": "C3911", "main_business_revenue": 30_000_000,
+                                    "annual_revenue": 30_000_000, "rd_expense": 3_000_000})
+    result = evaluate_rule(ruleset, ruleset.rules["below-line"], above, as_of=IN_FORCE)
+    assert result.status == "ineligible" and result.already
+    assert result.to_dict()["already"] is True and result.to_dict()["criteria"][1]["already"] is True
+    # Failing another criterion too is a plain refusal.
+    weak = above.model_copy(update={"rd_expense": 10_000})
+    assert not evaluate_rule(ruleset, ruleset.rules["below-line"], weak, as_of=IN_FORCE).already
