@@ -237,7 +237,8 @@ class RuleResult:
         facts, tables, fields = self._reading.facts, self._reading.ruleset.tables, []
         for leaf, _ in self._leaves(criterion, None):
             for operand in _facts_of(leaf):
-                if facts.get(operand) is None:
+                value = facts.get(operand)
+                if value is None or isinstance(value, frozenset):  # unknown, or known only in part
                     fields.extend(missing_inputs(operand, facts, tables))
         return tuple(dict.fromkeys(fields))
 
