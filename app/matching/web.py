@@ -22,7 +22,7 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
 from pydantic import ValidationError
-from starlette.datastructures import ImmutableMultiDict
+from starlette.datastructures import ImmutableMultiDict, MultiDict
 from starlette.responses import JSONResponse, Response
 
 from app.deps import RuleSetDep, SessionDep, TodayDep, rate_limit
@@ -292,13 +292,15 @@ DERIVED_SHOWN = ("size_class", "above_designated_size", "company_age_years", "ex
 
 
 def arrange(answer: dict[str, Any], ruleset: RuleSet) -> dict[str, list[dict[str, Any]]]:
-    """Results grouped: eligible, needs_info, ineligible in the company's region, and outside it."""
-    groups: dict[str, list[dict[str, Any]]] = {"eligible": [], "needs_info": [], "ineligible": [], "outside": []}
+    """Results grouped: eligible, what the firm already has, needs_info, ineligible in the company's
+    region, and outside it."""
+    groups: dict[str, list[dict[str, Any]]] = {"eligible": [], "already": [], "needs_info": [], "ineligible": [],
+                                               "outside": []}
     for result in answer["results"]:
         rule = ruleset.rules.get(result["policy_id"])
         outside = result["criteria"][:1] and result["criteria"][0]["id"] == "region" \
             and result["criteria"][0]["status"] == "not_met"
-        group = "outside" if outside else result["status"]
+        group = "outside" if outside else "already" if result.get("already") else result["status"]
         groups[group].append({"result": result, "rule": rule.definition if rule else None})
     return groups
 
@@ -392,27 +394,62 @@ def _answer(request: Request, data: Mapping[str, Any], session: SessionDep, rule
     row = service.record_decision(session, answer=answer, profile=profile, as_of=today,
                                   rule_versions=rule_versions)
     request.state.decision_id = str(row.id)
-    query = canonical_query(entered, profile)
+    return _show_answer(request, ruleset, lang, entered=entered, profile=profile, answer=answer,
+                        decision_id=row.id, query=canonical_query(entered, profile), stored=False)
+
+
+def _show_answer(request: Request, ruleset: RuleSet, lang: str, *, entered: Entered, profile: Profile,
+                 answer: dict[str, Any], decision_id: Any, query: list[tuple[str, str]], stored: bool) -> Response:
+    """The answer page: what the firm can act on now, what one more answer would unlock, the rest."""
     questions = [{**q, "bears_on": sum(q["field"] in r["missing_fields"] for r in answer["results"])}
                  for q in answer["questions"][:QUESTIONS_ASKED]]
     asked = {q["field"] for q in questions}
-    hidden = [(k, v) for k, v in query if k not in asked]
     context = {
         **_form_context(entered, ruleset.tables, lang),
-        "decision_id": row.id,
+        "decision_id": decision_id,
+        "stored": stored,
         "profile": profile,
         "answer": answer,
         "groups": arrange(answer, ruleset),
         "derived": derived_facts(answer, ruleset, lang),
         "questions": questions,
-        "hidden": hidden,
-        "share_url": "/answer?" + urlencode(query),
+        "hidden": [(k, v) for k, v in query if k not in asked],
+        "share_url": f"/answer/{decision_id}",
+        "recheck_url": "/answer?" + urlencode(query),
         "edit_url": "/?" + urlencode(query),
-        "lang_links": lang_links("/answer", query),
-        "csv_url": f"/answer/{row.id}.csv?lang={lang}",
+        "lang_links": lang_links(f"/answer/{decision_id}", []) if stored else lang_links("/answer", query),
+        "csv_url": f"/answer/{decision_id}.csv?lang={lang}",
         "region_name": ruleset.tables.region_name(profile.region_code, lang),
+        "coverage": coverage(ruleset, lang),
     }
     return render(request, "form/answer.html", context, lang=lang)
+
+
+def coverage(ruleset: RuleSet, lang: str) -> str:
+    """The places the catalogue's measures cover, by province: "江苏省、广东省深圳市、…"."""
+    codes = sorted({code for rule in ruleset.rules.values() for code in rule.definition.region})
+    broadest = [code for code in codes
+                if not any(other != code and other in ruleset.tables.region_ancestors.get(code, ()) for other in codes)]
+    return ("、" if lang == "zh" else "; ").join(ruleset.tables.region_name(code, lang) for code in broadest)
+
+
+def profile_form_values(profile: Profile) -> list[tuple[str, str]]:
+    """A stored profile as the form's fields (money in 万元), for its edit and re-check links."""
+    items: list[tuple[str, str]] = [("region_code", profile.region_code)]
+    for name in FORM_FIELDS:
+        value = getattr(profile, name)
+        if name == "region_code" or value is None:
+            continue
+        if name in MULTI:
+            items += [(name, item) for item in value] or [(name, NONE_OF_THESE)]
+        elif name in MONEY:
+            wan = Decimal(str(value)) / YUAN_PER_WAN
+            items.append((name, format(wan.normalize(), "f")))
+        elif isinstance(value, date):
+            items.append((name, value.isoformat()))
+        else:
+            items.append((name, str(value)))
+    return items
 
 
 @router.post("/answer", dependencies=[Depends(rate_limit)])
@@ -460,6 +497,25 @@ def answer_csv(request: Request, decision_id: str, session: SessionDep, ruleset:
     filename = f"huiqi-{row.id}.csv"
     return Response("\ufeff" + out.getvalue(), media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+@router.get("/answer/{decision_id}")
+def answer_stored(request: Request, decision_id: str, session: SessionDep, ruleset: RuleSetDep) -> Response:
+    """A recorded answer as it was decided: the shareable link. It does not decide again (checking with
+    today's rules is the page's explicit button)."""
+    lang = request_lang(request)
+    try:
+        row = service.get_decision(session, decision_id, caller=None)
+        profile = Profile.model_validate(row.profile)
+    except (DecisionNotFoundError, ValidationError):
+        return render(request, "errors/problem.html", {
+            "status": 404, "title": {"zh": "没有找到这份结果", "en": "Answer not found"},
+            "detail": {"zh": "链接可能有误。", "en": "The link may be wrong."},
+        }, status_code=404, lang=lang)
+    query = profile_form_values(profile)
+    entered = read_entered(MultiDict(query))
+    return _show_answer(request, ruleset, lang, entered=entered, profile=profile, answer=row.results,
+                        decision_id=row.id, query=query, stored=True)
 
 
 @router.get("/form/regions")
