@@ -36,6 +36,7 @@ SESSION_COOKIE = "huiqi_console"
 SIGN_IN_COOKIE = "huiqi_console_sign_in"
 COOKIE_PATH = "/console"
 MAX_DRAFT_BYTES = 256 * 1024
+MAX_PAGE = 1_000_000  # of search results and the audit log: bounded before it becomes an OFFSET
 STATUSES = ("eligible", "needs_info", "ineligible")
 BASIS = ("source", "standard", "assumption")
 ACTIONS = {
@@ -315,7 +316,7 @@ def _parse_date(value: str) -> date | None:
 @router.get("/decisions")
 def decisions(request: Request, signed_in: CurrentOfficial, session: SessionDep, ruleset: RuleSetDep,
               company: str = "", credit_code: str = "", policy: str = "", outcome: str = "",
-              date_from: str = "", date_to: str = "", page_number: Annotated[int, Query(alias="page")] = 1) -> Response:
+              date_from: str = "", date_to: str = "", page_number: Annotated[int, Query(alias="page", le=MAX_PAGE)] = 1) -> Response:
     errors = []
     start, end = _parse_date(date_from), _parse_date(date_to)
     if date_from.strip() and start is None:
@@ -483,7 +484,7 @@ def draft_evaluate(
 
 @router.get("/audit")
 def audit(request: Request, signed_in: CurrentOfficial, session: SessionDep,
-          page_number: Annotated[int, Query(alias="page")] = 1) -> Response:
+          page_number: Annotated[int, Query(alias="page", le=MAX_PAGE)] = 1) -> Response:
     found = service.list_events(session, page=page_number)
     return page(request, "console/audit.html", {
         "nav": "audit", "found": found, "page_url": lambda n: f"{COOKIE_PATH}/audit?page={n}",

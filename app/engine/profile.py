@@ -14,8 +14,12 @@ from .credit_code import check_credit_code
 from .facts import ACTIVITIES, CERTIFICATIONS, ENTITY_TYPES, LISTING_STATUSES
 from .tables import load_tables
 
-Money = Annotated[float, Field(ge=0, allow_inf_nan=False, description="yuan")]
-Count = Annotated[int, Field(ge=0)]
+# Upper bounds, the same on every backend: a count fits PostgreSQL's `integer` (company_fact), and money
+# (yuan, a double everywhere) stops at 10^15, ten times China's GDP, far above any one company.
+MAX_COUNT = 2**31 - 1
+MAX_MONEY = 1e15
+Money = Annotated[float, Field(ge=0, le=MAX_MONEY, allow_inf_nan=False, description="yuan")]
+Count = Annotated[int, Field(ge=0, le=MAX_COUNT)]
 _INDUSTRY = re.compile(r"^[A-T](\d{2,4})?$")
 
 
