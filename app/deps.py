@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from datetime import date, datetime, timedelta, timezone
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from fastapi.exceptions import RequestValidationError
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
@@ -14,6 +16,7 @@ from app.clients import service as clients_service
 from app.clients.ratelimit import SlidingWindowLimiter
 from app.clients.service import Caller
 from app.engine import RuleSet
+from app.engine.profile import CONTROL_CHARACTER
 from app.errors import ForbiddenError, RateLimitedError, UnauthorizedError
 from app.settings import Settings
 
@@ -97,6 +100,35 @@ async def rate_limit(request: Request, caller: OptionalCaller) -> None:
             f"More than {limiter.limit} requests in {limiter.window:g} seconds; retry in {retry_after} s.",
             retry_after=retry_after,
         )
+
+
+# Texts that may span lines (a rule draft pasted in the console) may hold tabs and line breaks; no
+# other text input may hold any control character. Neither may hold NUL, which PostgreSQL refuses to
+# store or compare (a 500 where a search or a sign-in attempt is logged).
+MULTILINE_FIELDS = frozenset({"text"})
+_CONTROL_IN_MULTILINE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+
+
+def _control_character_error(where: str, name: str, value: str) -> dict[str, Any] | None:
+    pattern = _CONTROL_IN_MULTILINE if where == "body" and name in MULTILINE_FIELDS else CONTROL_CHARACTER
+    found = pattern.search(name) or pattern.search(value)
+    if found is None:
+        return None
+    return {"type": "control_character", "loc": (where, name), "input": None,
+            "msg": f"contains a control character (U+{ord(found[0]):04X})"}
+
+
+async def refuse_control_characters(request: Request) -> None:
+    """422 naming the field when a query parameter or a form field holds a control character."""
+    errors = [error for name, value in request.query_params.multi_items()
+              if (error := _control_character_error("query", name, value))]
+    content_type = request.headers.get("content-type", "")
+    if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+        form = await request.form()  # cached on the request: the endpoint reads the same form
+        errors += [error for name, value in form.multi_items()
+                   if isinstance(value, str) and (error := _control_character_error("body", name, value))]
+    if errors:
+        raise RequestValidationError(errors)
 
 
 def require_scope(scope: str) -> Callable[..., Caller]:

@@ -22,7 +22,7 @@ from app.clients.ratelimit import SlidingWindowLimiter
 from app.companies.api import router as companies_router
 from app.console import web as console_web
 from app.db.session import make_engine, make_session_factory
-from app.deps import get_ruleset, rate_limit
+from app.deps import get_ruleset, rate_limit, refuse_control_characters
 from app.engine import RuleSet, RuleSetError, load_ruleset
 from app.errors import DatabaseUnavailableError
 from app.matching import admin as matching_admin
@@ -154,7 +154,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RequestContextMiddleware)
     app.add_middleware(SecurityHeadersMiddleware, trust_proxy_headers=settings.trust_proxy_headers)
 
-    v1 = APIRouter(prefix="/v1", dependencies=[Depends(rate_limit)])
+    v1 = APIRouter(prefix="/v1", dependencies=[Depends(refuse_control_characters), Depends(rate_limit)])
     v1.include_router(matching_router)
     v1.include_router(policies_router)
     v1.include_router(companies_router)

@@ -22,7 +22,7 @@ from starlette.responses import RedirectResponse, Response
 from app.console import service
 from app.console.settings import ConsoleSettings, load_console_settings
 from app.db.models import Official, OfficialSession
-from app.deps import RuleSetDep, SessionDep, SettingsDep, TodayDep
+from app.deps import RuleSetDep, SessionDep, SettingsDep, TodayDep, refuse_control_characters
 from app.engine import RuleSet
 from app.engine.examples import run_examples
 from app.engine.formatting import format_fact, format_parameter, format_regions
@@ -50,7 +50,8 @@ ACTIONS = {
     service.OFFICIAL_DISABLED: ("停用账号", "Account disabled"),
 }
 
-router = APIRouter(prefix="/console", include_in_schema=False)
+router = APIRouter(prefix="/console", include_in_schema=False,
+                   dependencies=[Depends(refuse_control_characters)])
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -346,6 +346,9 @@ def error_text(error: Mapping[str, Any], tables: Tables) -> Text:
     if kind == "exceeds_revenue":
         label = {lang: tables.label("fields", name, lang) for lang in ("zh", "en")}
         return {"zh": f"{label['zh']}不能大于营业收入。", "en": f"{label['en']} cannot be more than annual revenue."}
+    if kind == "control_character":
+        return {"zh": "含有不可见的控制字符，请删除后再提交。",
+                "en": "This contains an invisible control character; remove it and send again."}
     if kind == "exceeds_employees":
         return {"zh": "研发人员数不能多于从业人员数。", "en": "R&D staff cannot be more than employees."}
     if kind in ("greater_than_equal", "greater_than"):
