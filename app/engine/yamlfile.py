@@ -41,11 +41,40 @@ StrictLoader.add_implicit_resolver(
 )
 
 
+# A rule file nests about eight levels; Python's recursion limit is reached near a thousand.
+MAX_DEPTH = 64
+
+
+def _refuse_aliases_and_depth(node: yaml.Node, path: str) -> None:
+    """Refuse an alias (`*name`, `<<: *name`) and nesting past MAX_DEPTH, before anything is built.
+
+    An alias is the node it names, composed once: a few hundred bytes of aliases of aliases expand to
+    millions of items when constructed (seconds and hundreds of MB per level). Rule files need none: a
+    node met twice in this walk (which visits each node once) is an alias, refused at its anchor's line."""
+    seen: set[int] = set()
+    stack: list[tuple[yaml.Node, int]] = [(node, 1)]
+    while stack:
+        current, depth = stack.pop()
+        if id(current) in seen:
+            raise RuleFileError(path, current.start_mark.line + 1,
+                                "invalid YAML: aliases (*name) are not allowed in rule files")
+        seen.add(id(current))
+        if depth > MAX_DEPTH:
+            raise RuleFileError(path, current.start_mark.line + 1,
+                                f"invalid YAML: nested deeper than {MAX_DEPTH} levels")
+        if isinstance(current, yaml.MappingNode):
+            stack.extend((child, depth + 1) for pair in current.value for child in pair)
+        elif isinstance(current, yaml.SequenceNode):
+            stack.extend((child, depth + 1) for child in current.value)
+
+
 def load_yaml(text: str, path: str) -> tuple[Any, dict[Path_, int]]:
     """Parse one YAML document; return the data and the line of every key and item, by path."""
     loader = StrictLoader(text)
     try:
         node = loader.get_single_node()  # parsed once: the node tree gives both the data and the lines
+        if node is not None:
+            _refuse_aliases_and_depth(node, path)
         data = loader.construct_document(node) if node is not None else None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
