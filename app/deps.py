@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 from app.clients import service as clients_service
-from app.clients.ratelimit import SlidingWindowLimiter
+from app.clients.ratelimit import SlidingWindowLimiter, UnknownKeys
 from app.clients.service import Caller
 from app.engine import RuleSet
 from app.engine.profile import CONTROL_CHARACTER
@@ -68,19 +68,27 @@ def _presented_key(request: Request) -> str | None:
 
 
 async def get_caller(request: Request) -> Caller | None:
-    """The client whose key the request carries, None if it carries none; 401 for a bad key."""
+    """The client whose key the request carries, None if it carries none; 401 for a bad key.
+
+    A bad key counts against the address's rate limit (429 past it, like anonymous requests), and is
+    remembered for a minute, so guessing keys neither escapes the limit nor costs a lookup each time."""
     key = _presented_key(request)
     if key is None:
         return None
-    factory = request.app.state.session_factory
+    unknown: UnknownKeys = request.app.state.unknown_keys
+    caller = None
+    if key not in unknown:
+        factory = request.app.state.session_factory
 
-    def lookup() -> Caller | None:
-        # Its own short session: the endpoint's session must not start with a read on SQLite.
-        with factory() as session:
-            return clients_service.authenticate(session, key)
+        def lookup() -> Caller | None:
+            # Its own short session: the endpoint's session must not start with a read on SQLite.
+            with factory() as session:
+                return clients_service.authenticate(session, key)
 
-    caller = await run_in_threadpool(lookup)
+        caller = await run_in_threadpool(lookup)
     if caller is None:
+        unknown.add(key)
+        _count(request, _address_key(request))
         raise UnauthorizedError("The API key is unknown or has been revoked.")
     request.state.client_id = str(caller.id)
     return caller
@@ -89,10 +97,17 @@ async def get_caller(request: Request) -> Caller | None:
 OptionalCaller = Annotated[Caller | None, Depends(get_caller)]
 
 
+def _address_key(request: Request) -> str:
+    return f"ip:{request.client.host if request.client else 'unknown'}"
+
+
 async def rate_limit(request: Request, caller: OptionalCaller) -> None:
     """Count the request against its client (or IP address); 429 with Retry-After past the limit."""
+    _count(request, f"client:{caller.id}" if caller else _address_key(request))
+
+
+def _count(request: Request, key: str) -> None:
     limiter: SlidingWindowLimiter = request.app.state.limiter
-    key = f"client:{caller.id}" if caller else f"ip:{request.client.host if request.client else 'unknown'}"
     wait = limiter.hit(key)
     if wait is not None:
         retry_after = limiter.retry_after(wait)
