@@ -15,6 +15,9 @@ Path_ = tuple[str | int, ...]
 # libyaml's parser when PyYAML has it (ten times faster on large rule sets); the construction, and so
 # the duplicate-key and boolean rules below, stay in Python either way.
 _BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+# A rule file nests about eight levels; Python's recursion limit is reached near a thousand.
+MAX_DEPTH = 64
+MAX_INTEGER_DIGITS = 40
 
 
 class StrictLoader(_BaseLoader):  # type: ignore[valid-type,misc]
@@ -31,7 +34,23 @@ class StrictLoader(_BaseLoader):  # type: ignore[valid-type,misc]
             seen[key] = key_node.start_mark.line + 1
         return super().construct_mapping(node, deep=deep)
 
+    # PyYAML raises a bare ValueError for a date that does not exist (2024-02-30, 0000-00-00) and for an
+    # integer past Python's 4,300 digits: reported here with the line, like every other YAML error.
+    def construct_yaml_int(self, node: yaml.ScalarNode) -> int:
+        if len(node.value) > MAX_INTEGER_DIGITS:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"an integer of more than {MAX_INTEGER_DIGITS} digits", node.start_mark)
+        return super().construct_yaml_int(node)
 
+    def construct_yaml_timestamp(self, node: yaml.ScalarNode) -> Any:
+        try:
+            return super().construct_yaml_timestamp(node)
+        except ValueError as exc:
+            raise yaml.constructor.ConstructorError(None, None, f"not a date: {exc}", node.start_mark) from None
+
+
+StrictLoader.add_constructor("tag:yaml.org,2002:int", StrictLoader.construct_yaml_int)
+StrictLoader.add_constructor("tag:yaml.org,2002:timestamp", StrictLoader.construct_yaml_timestamp)
 StrictLoader.yaml_implicit_resolvers = {
     first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
@@ -41,8 +60,6 @@ StrictLoader.add_implicit_resolver(
 )
 
 
-# A rule file nests about eight levels; Python's recursion limit is reached near a thousand.
-MAX_DEPTH = 64
 
 
 def _refuse_aliases_and_depth(node: yaml.Node, path: str) -> None:

@@ -44,3 +44,12 @@ def test_a_draft_bomb_is_a_422_naming_the_problem(client: TestClient, signed_in:
     response = client.post("/console/drafts", data={"text": text, "csrf_token": signed_in})
     assert response.status_code == 422
     assert "aliases" in response.text or "nested deeper" in response.text
+
+
+@pytest.mark.parametrize(("text", "reason"), [
+    ("0000-00-00\n", "not a date"), ("effective_from: 2024-02-30\n", "not a date"),
+    ("x: " + "9" * 5000 + "\n", "more than 40 digits"),
+])
+def test_impossible_dates_and_endless_integers_are_rule_file_errors(text: str, reason: str) -> None:
+    with pytest.raises(RuleFileError, match=reason):
+        load_yaml(text, "draft.yaml")
