@@ -34,8 +34,10 @@ migrate: install
 seed: migrate
 	$(BIN)/python -m app seed
 
+# --no-proxy-headers: uvicorn would trust X-Forwarded-For from loopback; the app trusts only the peers
+# in APP_TRUSTED_PROXIES (README, Hardening). --no-access-log: it writes query strings (credit codes).
 run: seed
-	$(BIN)/uvicorn app.main:create_app --factory --host 127.0.0.1 --port $(PORT) --no-access-log
+	$(BIN)/uvicorn app.main:create_app --factory --host 127.0.0.1 --port $(PORT) --no-access-log --no-proxy-headers
 
 check: install
 	$(BIN)/python -m app rules check

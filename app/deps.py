@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from datetime import date, datetime, timedelta, timezone
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from fastapi.exceptions import RequestValidationError
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 from app.clients import service as clients_service
-from app.clients.ratelimit import SlidingWindowLimiter
+from app.clients.ratelimit import SlidingWindowLimiter, UnknownKeys
 from app.clients.service import Caller
 from app.engine import RuleSet
+from app.engine.profile import CONTROL_CHARACTER
 from app.errors import ForbiddenError, RateLimitedError, UnauthorizedError
 from app.settings import Settings
 
@@ -65,19 +68,27 @@ def _presented_key(request: Request) -> str | None:
 
 
 async def get_caller(request: Request) -> Caller | None:
-    """The client whose key the request carries, None if it carries none; 401 for a bad key."""
+    """The client whose key the request carries, None if it carries none; 401 for a bad key.
+
+    A bad key counts against the address's rate limit (429 past it, like anonymous requests), and is
+    remembered for a minute, so guessing keys neither escapes the limit nor costs a lookup each time."""
     key = _presented_key(request)
     if key is None:
         return None
-    factory = request.app.state.session_factory
+    unknown: UnknownKeys = request.app.state.unknown_keys
+    caller = None
+    if key not in unknown:
+        factory = request.app.state.session_factory
 
-    def lookup() -> Caller | None:
-        # Its own short session: the endpoint's session must not start with a read on SQLite.
-        with factory() as session:
-            return clients_service.authenticate(session, key)
+        def lookup() -> Caller | None:
+            # Its own short session: the endpoint's session must not start with a read on SQLite.
+            with factory() as session:
+                return clients_service.authenticate(session, key)
 
-    caller = await run_in_threadpool(lookup)
+        caller = await run_in_threadpool(lookup)
     if caller is None:
+        unknown.add(key)
+        _count(request, _address_key(request))
         raise UnauthorizedError("The API key is unknown or has been revoked.")
     request.state.client_id = str(caller.id)
     return caller
@@ -86,10 +97,17 @@ async def get_caller(request: Request) -> Caller | None:
 OptionalCaller = Annotated[Caller | None, Depends(get_caller)]
 
 
+def _address_key(request: Request) -> str:
+    return f"ip:{request.client.host if request.client else 'unknown'}"
+
+
 async def rate_limit(request: Request, caller: OptionalCaller) -> None:
     """Count the request against its client (or IP address); 429 with Retry-After past the limit."""
+    _count(request, f"client:{caller.id}" if caller else _address_key(request))
+
+
+def _count(request: Request, key: str) -> None:
     limiter: SlidingWindowLimiter = request.app.state.limiter
-    key = f"client:{caller.id}" if caller else f"ip:{request.client.host if request.client else 'unknown'}"
     wait = limiter.hit(key)
     if wait is not None:
         retry_after = limiter.retry_after(wait)
@@ -97,6 +115,35 @@ async def rate_limit(request: Request, caller: OptionalCaller) -> None:
             f"More than {limiter.limit} requests in {limiter.window:g} seconds; retry in {retry_after} s.",
             retry_after=retry_after,
         )
+
+
+# Texts that may span lines (a rule draft pasted in the console) may hold tabs and line breaks; no
+# other text input may hold any control character. Neither may hold NUL, which PostgreSQL refuses to
+# store or compare (a 500 where a search or a sign-in attempt is logged).
+MULTILINE_FIELDS = frozenset({"text"})
+_CONTROL_IN_MULTILINE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+
+
+def _control_character_error(where: str, name: str, value: str) -> dict[str, Any] | None:
+    pattern = _CONTROL_IN_MULTILINE if where == "body" and name in MULTILINE_FIELDS else CONTROL_CHARACTER
+    found = pattern.search(name) or pattern.search(value)
+    if found is None:
+        return None
+    return {"type": "control_character", "loc": (where, name), "input": None,
+            "msg": f"contains a control character (U+{ord(found[0]):04X})"}
+
+
+async def refuse_control_characters(request: Request) -> None:
+    """422 naming the field when a query parameter or a form field holds a control character."""
+    errors = [error for name, value in request.query_params.multi_items()
+              if (error := _control_character_error("query", name, value))]
+    content_type = request.headers.get("content-type", "")
+    if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+        form = await request.form()  # cached on the request: the endpoint reads the same form
+        errors += [error for name, value in form.multi_items()
+                   if isinstance(value, str) and (error := _control_character_error("body", name, value))]
+    if errors:
+        raise RequestValidationError(errors)
 
 
 def require_scope(scope: str) -> Callable[..., Caller]:

@@ -18,12 +18,12 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from app import heap, problems
-from app.clients.ratelimit import SlidingWindowLimiter
+from app.clients.ratelimit import SlidingWindowLimiter, UnknownKeys
 from app.companies.api import router as companies_router
 from app.lookups.api import router as lookups_router
 from app.console import web as console_web
 from app.db.session import make_engine, make_session_factory
-from app.deps import get_ruleset, rate_limit
+from app.deps import get_ruleset, rate_limit, refuse_control_characters
 from app.engine import RuleSet, RuleSetError, load_ruleset
 from app.errors import DatabaseUnavailableError
 from app.matching import admin as matching_admin
@@ -146,6 +146,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="Huiqi 惠企", version="1", description=DESCRIPTION, lifespan=lifespan)
     app.state.settings = settings
     app.state.limiter = SlidingWindowLimiter(settings.rate_limit, settings.rate_limit_window_seconds)
+    app.state.unknown_keys = UnknownKeys()
     problems.install(app)
     for error in DATABASE_UNAVAILABLE:
         app.add_exception_handler(error, _database_unavailable)
@@ -153,9 +154,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RequestLimitsMiddleware, api_max_body_bytes=settings.api_max_body_bytes,
                        page_max_body_bytes=settings.page_max_body_bytes, max_json_depth=settings.max_json_depth)
     app.add_middleware(RequestContextMiddleware)
-    app.add_middleware(SecurityHeadersMiddleware, trust_proxy_headers=settings.trust_proxy_headers)
+    app.add_middleware(SecurityHeadersMiddleware, trusted_proxies=settings.trusted_proxies)
 
-    v1 = APIRouter(prefix="/v1", dependencies=[Depends(rate_limit)])
+    v1 = APIRouter(prefix="/v1", dependencies=[Depends(refuse_control_characters), Depends(rate_limit)])
     v1.include_router(matching_router)
     v1.include_router(policies_router)
     v1.include_router(companies_router)
@@ -172,7 +173,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return {"status": "ok"}
 
     @app.get("/readyz", tags=["operations"], summary="Readiness: rule set loaded and database reachable",
-             responses={503: {"description": "Not ready", "content": {"application/problem+json": {}}}})
+             responses={503: {"description": "Not ready; retry after `Retry-After` seconds",
+                              "headers": problems.RETRY_AFTER_HEADER,
+                              "content": {"application/problem+json": {}}}})
     async def readyz(request: Request) -> Any:
         def ping() -> None:
             with request.app.state.db_engine.connect() as conn:
@@ -183,7 +186,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         except Exception as exc:  # noqa: BLE001  (any failure means not ready)
             body = problems.problem_body(status=503, title="Service Unavailable", instance=request.url.path,
                                          detail=f"The database is not reachable ({type(exc).__name__}).")
-            return problems.problem_response(request, body)
+            retry_after = str(request.app.state.settings.db_retry_after_seconds)
+            return problems.problem_response(request, body, headers={"Retry-After": retry_after})
         ruleset = await get_ruleset(request)
         return {"status": "ready", "ruleset_version": ruleset.version, "rules": len(ruleset.rules)}
 
@@ -203,10 +207,29 @@ def _openapi_with_hand_read_bodies(app: FastAPI) -> Any:
             components = schema.setdefault("components", {}).setdefault("schemas", {})
             for name, definition in defs.get("$defs", {}).items():
                 components.setdefault(name, definition)
-            app.openapi_schema = problems.document_problems(schema)
+            app.openapi_schema = _document_security(problems.document_problems(schema))
         return app.openapi_schema
 
     return openapi
+
+
+SECURITY_SCHEMES = {
+    "bearer": {"type": "http", "scheme": "bearer", "description": "`Authorization: Bearer <key>`"},
+    "apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key", "description": "the same key"},
+}
+
+
+def _document_security(document: dict[str, Any]) -> dict[str, Any]:
+    """Declare the two ways to send a key, and per /v1 operation whether one is needed or optional
+    (`{}` first: anonymous callers are answered too). An operation needs one when it can answer 403
+    (a key without the scope), which every operation behind `require_scope` declares."""
+    document.setdefault("components", {})["securitySchemes"] = SECURITY_SCHEMES
+    keyed = [{"bearer": []}, {"apiKey": []}]
+    for path, operations in document.get("paths", {}).items():
+        if path.startswith("/v1/"):
+            for operation in operations.values():
+                operation["security"] = keyed if "403" in operation.get("responses", {}) else [{}, *keyed]
+    return document
 
 
 __all__ = ["create_app"]

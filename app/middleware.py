@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import ipaddress
 import logging
 import re
 import sys
@@ -28,9 +29,11 @@ request_log = logging.getLogger("huiqi.request")
 error_log = logging.getLogger("huiqi.error")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 # What must never reach a log, should some message or traceback carry it (a database error quotes its
-# parameters): unified social credit codes (GB 32100-2015 alphabet) and our API keys.
+# parameters): unified social credit codes (GB 32100-2015 alphabet) and our API keys. A code stands
+# alone: 18 characters inside a longer token (a request id such as req-202611281234567890) are not one.
 _SECRETS = re.compile(
-    r"(?<![0-9A-Z])[0-9A-HJ-NPQRTUWXY]{2}[0-9]{6}[0-9A-HJ-NPQRTUWXY]{10}(?![0-9A-Z])|hq_[A-Za-z0-9_-]{16,}"
+    r"(?<![0-9A-Za-z_-])[0-9A-HJ-NPQRTUWXY]{2}[0-9]{6}[0-9A-HJ-NPQRTUWXY]{10}(?![0-9A-Za-z_-])"
+    r"|hq_[A-Za-z0-9_-]{16,}"
 )
 
 
@@ -178,21 +181,21 @@ class SecurityHeadersMiddleware:
     """Security headers on every answer (what the app set itself wins); every cookie HttpOnly and
     SameSite=Lax unless it says otherwise, and Secure when the request came over TLS.
 
-    With `trust_proxy_headers`, X-Forwarded-Proto and X-Forwarded-For (their last value: the one our
-    proxy added) set the request's scheme and client address, so cookies are Secure behind a TLS
-    proxy and the rate limit counts clients, not the proxy. Without it they are ignored."""
+    From a peer in `trusted_proxies`, X-Forwarded-Proto and X-Forwarded-For (their last value: the one
+    our proxy added) set the request's scheme and client address, so cookies are Secure behind a TLS
+    proxy and the rate limit counts clients, not the proxy. From any other peer they are ignored."""
 
-    def __init__(self, app: ASGIApp, *, trust_proxy_headers: bool = False,
+    def __init__(self, app: ASGIApp, *, trusted_proxies: str = "",
                  docs_paths: tuple[str, ...] = ("/docs", "/redoc")) -> None:
         self.app = app
-        self.trust_proxy_headers = trust_proxy_headers
+        self.trusted_proxies = parse_networks(trusted_proxies)
         self.docs_paths = docs_paths
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        if self.trust_proxy_headers:
+        if self.trusted_proxies and _peer_in(scope, self.trusted_proxies):
             _apply_forwarded(scope)
         tls = scope.get("scheme") == "https"
         if scope["path"] in self.docs_paths:
@@ -233,6 +236,23 @@ def harden_cookie(value: bytes, *, tls: bool) -> bytes:
     if tls and b"secure" not in attributes:
         value += b"; Secure"
     return value
+
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def parse_networks(text: str) -> tuple[Network, ...]:
+    """Comma-separated addresses or networks ("10.0.0.5, 10.1.0.0/16"); a bad entry is a ValueError."""
+    return tuple(ipaddress.ip_network(part.strip(), strict=False) for part in text.split(",") if part.strip())
+
+
+def _peer_in(scope: Scope, networks: tuple[Network, ...]) -> bool:
+    client = scope.get("client")
+    try:
+        address = ipaddress.ip_address(client[0]) if client else None
+    except ValueError:
+        return False
+    return address is not None and any(address in network for network in networks)
 
 
 def _apply_forwarded(scope: Scope) -> None:
@@ -330,6 +350,13 @@ class RequestLimitsMiddleware:
             await self.app(scope, receive, send)  # no body: nothing to check
             return
         api = scope["path"] == "/v1" or scope["path"].startswith("/v1/")
+        content_type = _header(scope, b"content-type")
+        if api and content_type is not None and not _is_json(content_type):
+            await _send_problem(scope, send, problem_body(
+                status=415, type_="/problems/unsupported-media-type", title="Unsupported media type",
+                detail="Send the body as JSON (Content-Type: application/json).", instance=scope["path"],
+            ))
+            return
         limit = self.api_max if api else self.page_max
         if length is not None and length.isdigit() and int(length) > limit:
             await _refuse_too_large(scope, send, limit)
@@ -349,7 +376,7 @@ class RequestLimitsMiddleware:
             if not message.get("more_body", False):
                 break
         body = b"".join(chunks)
-        if (api or _is_json(_header(scope, b"content-type"))) and json_too_deep(body, self.max_depth):
+        if (api or _is_json(content_type)) and json_too_deep(body, self.max_depth):
             await _send_problem(scope, send, problem_body(
                 status=422, type_="/problems/json-too-deep", title="JSON nested too deeply",
                 detail=f"The JSON body nests arrays and objects deeper than {self.max_depth} levels.",
@@ -387,7 +414,7 @@ async def _send_problem(scope: Scope, send: Send, body: dict[str, Any]) -> None:
     payload = orjson.dumps(body)
     await send({"type": "http.response.start", "status": body["status"], "headers": [
         (b"content-type", PROBLEM_JSON.encode()), (b"content-length", str(len(payload)).encode()),
-        # The rest of an oversized body is not read: the connection cannot be reused.
-        *([(b"connection", b"close")] if body["status"] == 413 else []),
+        # The rest of an oversized (or refused) body is not read: the connection cannot be reused.
+        *([(b"connection", b"close")] if body["status"] in (413, 415) else []),
     ]})
     await send({"type": "http.response.body", "body": payload})

@@ -11,6 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
+from starlette.routing import Match
 
 from app.engine import ProfileDateError
 from app.errors import AppError
@@ -55,8 +56,22 @@ async def http_error_handler(request: Request, exc: Exception) -> Response:
         detail = f"No resource at {request.url.path}."
     if exc.status_code == 405 and detail is None:
         detail = f"{request.method} is not allowed on {request.url.path}."
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        headers["Allow"] = ", ".join(allowed_methods(request))
     body = problem_body(status=exc.status_code, title=phrase, detail=detail, instance=request.url.path)
-    return problem_response(request, body, dict(exc.headers or {}))
+    return problem_response(request, body, headers)
+
+
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route answers at this path. Starlette's 405 names only the methods of the
+    first route matching the path (GET for /v1/companies/{id}, which PUT and DELETE serve too)."""
+    routes = request.app.router.routes
+    return [method for method in _METHODS
+            if any(route.matches({**request.scope, "method": method})[0] == Match.FULL for route in routes)]
 
 
 def validation_errors(errors: Any) -> list[dict[str, Any]]:
@@ -125,13 +140,13 @@ PROBLEM_SCHEMA: dict[str, Any] = {
     "additionalProperties": True,
 }
 _PROBLEM_CONTENT = {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}
-_RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait", "schema": {"type": "integer"}}}
+RETRY_AFTER_HEADER = {"Retry-After": {"description": "Seconds to wait", "schema": {"type": "integer"}}}
 # Every /v1 operation: the rate limit, and a key that is sent but unknown (checked before the limit).
 API_RESPONSES: dict[str, dict[str, Any]] = {
     "401": {"description": "An API key was sent but is unknown or revoked"},
     "412": {"description": "`Huiqi-Ruleset-Version` was sent, and this instance answers with another rule set "
                            "version (`serving_version`)"},
-    "429": {"description": "Too many requests; retry after `Retry-After` seconds", "headers": _RETRY_AFTER},
+    "429": {"description": "Too many requests; retry after `Retry-After` seconds", "headers": RETRY_AFTER_HEADER},
 }
 RULESET_VERSION_PARAMETER = {
     "name": "Huiqi-Ruleset-Version", "in": "header", "required": False,
@@ -143,6 +158,7 @@ RULESET_VERSION_PARAMETER = {
 BODY_RESPONSES: dict[str, dict[str, Any]] = {
     "400": {"description": "The body cannot be parsed at all (not UTF-8 text)"},
     "413": {"description": "The request body is larger than the limit"},
+    "415": {"description": "The body is declared as something other than JSON"},
     "422": {"description": "The request is not valid (fields in `errors`), or its JSON nests too deeply"},
 }
 

@@ -33,9 +33,10 @@ class Settings(BaseSettings):
     page_max_body_bytes: int = Field(default=1024 * 1024, gt=0)
     # JSON nested deeper than this is refused with 422 before any parser sees it (a profile needs 3).
     max_json_depth: int = Field(default=32, gt=0)
-    # Honour X-Forwarded-Proto / X-Forwarded-For only when every request comes through a proxy that
-    # sets them; otherwise any client could claim TLS or another address (and another rate limit).
-    trust_proxy_headers: bool = False
+    # Honour X-Forwarded-Proto / X-Forwarded-For only from these peers (addresses or networks, comma
+    # separated: "10.0.0.5, 10.1.0.0/16"); from any other peer they are ignored, or any client could
+    # claim TLS or another address (and another rate limit, another sign-in throttle). None by default.
+    trusted_proxies: str = ""
     # Decision log (app/matching/writer.py): answers are logged by one background thread, in batches of
     # up to `decision_batch_size` rows per transaction. When `decision_queue_size` rows are waiting, a
     # request waits up to `decision_queue_wait_seconds` for room, then writes its row itself.

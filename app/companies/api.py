@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Annotated, Any
 
@@ -16,10 +17,11 @@ from app.engine import Profile, ProfileDateError
 from app.engine.evaluate import check_founding
 from app.deps import CompaniesReader, CompaniesWriter, RuleSetDep, SessionDep, TodayDep
 from app.errors import PreconditionFailedError, PreconditionRequiredError
+from app.jsonbody import BoundedJSONRoute
 from app.matching import service as matching_service
 from app.matching.schemas import MatchAnswer
 
-router = APIRouter(prefix="/companies", tags=["companies"])
+router = APIRouter(prefix="/companies", tags=["companies"], route_class=BoundedJSONRoute)
 
 PROBLEM = {"content": {"application/problem+json": {}}}
 AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
@@ -43,15 +45,21 @@ def etag(company: Company) -> str:
     return f'"{company.version}"'
 
 
+# An ETag is a version: an `integer` column. A tag past it (or not ASCII digits: "²".isdigit() is true)
+# names no version, and is never handed to the database, which would refuse it with a 500.
+_ETAG = re.compile(r'^"([0-9]{1,10})"$')
+MAX_VERSION = 2**31 - 1
+
+
 def _versions(header: str) -> set[int] | None:
     """The versions named by an If-Match / If-None-Match value; None for `*` (any)."""
     versions = set()
     for tag in (t.strip() for t in header.split(",")):
         if tag == "*":
             return None
-        tag = tag.removeprefix("W/")
-        if len(tag) >= 2 and tag[0] == tag[-1] == '"' and tag[1:-1].isdigit():
-            versions.add(int(tag[1:-1]))
+        match = _ETAG.match(tag.removeprefix("W/"))
+        if match and int(match[1]) <= MAX_VERSION:
+            versions.add(int(match[1]))
     return versions
 
 

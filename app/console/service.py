@@ -17,12 +17,15 @@ from typing import Any, Generic, TypeVar
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Select, and_, delete, exists, func, literal, or_, select, type_coerce
+from sqlalchemy import Select, and_, case, delete, exists, func, literal, or_, select, type_coerce, update
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from app.console.settings import ConsoleSettings
-from app.db.models import AuditEvent, Company, Decision, Official, OfficialSession
+from app.db.base import UtcDateTime
+from app.db.models import AuditEvent, Company, Decision, Official, OfficialSession, SignInThrottle
 from app.engine import Rule, RuleSet, RuleSetError, compile_rule
 from app.engine.errors import RuleFileError
 from app.engine.examples import ExampleOutcome, run_examples
@@ -121,31 +124,53 @@ class SignIn:
         return self.retry_after_minutes is not None
 
 
-def _failures_since(session: Session, column: Any, value: str, since: datetime) -> tuple[int, datetime | None]:
-    count, oldest = session.execute(
-        select(func.count(), func.min(AuditEvent.recorded_at))
-        .where(AuditEvent.action == SIGN_IN_FAILED, column == value, AuditEvent.recorded_at >= since)
-    ).one()
-    return count, oldest
+def _throttle_keys(username: str, ip: str | None, settings: ConsoleSettings) -> list[tuple[str, int]]:
+    """What an attempt counts against: its username from its address, and its address. Never the
+    username alone, so failures from elsewhere cannot lock a real official out; the per-address limit
+    is higher, as an office shares one address."""
+    address = ip or "unknown"
+    return [(f"user:{username}@{address}", settings.max_failures_per_username),
+            (f"ip:{address}", settings.max_failures_per_ip)]
+
+
+def _count_attempt(session: Session, key: str, *, now: datetime, since: datetime) -> tuple[int, datetime]:
+    """Add one attempt to `key` (a new window when its window has passed); return the count and the
+    window's start. One statement: parallel attempts take the row's lock in turn, each seeing its own
+    count (a count read before the attempt let 19 of 20 parallel attempts through a limit of 5)."""
+    table = SignInThrottle.__table__
+    dialect = session.get_bind().dialect.name
+    insert = (pg_insert if dialect == "postgresql" else sqlite_insert)(table)
+    stale = table.c.window_start <= literal(since, UtcDateTime())
+    statement = insert.values(key=key, window_start=now, attempts=1).on_conflict_do_update(
+        index_elements=[table.c.key],
+        set_={"attempts": case((stale, 1), else_=table.c.attempts + 1),
+              "window_start": case((stale, literal(now, UtcDateTime())), else_=table.c.window_start)},
+    ).returning(table.c.attempts, table.c.window_start)
+    attempts, started = session.execute(statement).one()
+    return attempts, started
+
+
+def _take_back_attempt(session: Session, keys: list[str]) -> None:
+    """A successful sign-in was not a failure: its attempt no longer counts."""
+    session.execute(update(SignInThrottle).where(SignInThrottle.key.in_(keys), SignInThrottle.attempts > 0)
+                    .values(attempts=SignInThrottle.attempts - 1))
 
 
 def throttled_for(session: Session, *, username: str, ip: str | None, settings: ConsoleSettings,
-                  now: datetime) -> int | None:
-    """Minutes until a refused username or address may try again, or None if it may try now."""
+                  now: datetime) -> tuple[int | None, list[str]]:
+    """Count this attempt; return the minutes until its username and address may try again (None if
+    it may try now), and the keys it was counted against."""
     window = timedelta(minutes=settings.failure_window_minutes)
     since = now - window
+    session.execute(delete(SignInThrottle).where(SignInThrottle.window_start <= since))  # tidy up, no more
     waits = []
-    checks = [(AuditEvent.username, username, settings.max_failures_per_username)]
-    if ip:
-        checks.append((AuditEvent.ip, ip, settings.max_failures_per_ip))
-    for column, value, limit in checks:
-        count, oldest = _failures_since(session, column, value, since)
-        if count >= limit and oldest is not None:
-            # The oldest failure leaves the window first; from then on one more attempt is allowed.
-            waits.append(oldest + window - now)
-    if not waits:
-        return None
-    return max(1, -(-int(max(waits).total_seconds()) // 60))
+    keys = _throttle_keys(username, ip, settings)
+    for key, limit in keys:
+        attempts, started = _count_attempt(session, key, now=now, since=since)
+        if attempts > limit:
+            waits.append(started + window - now)
+    wait = max(1, -(-int(max(waits).total_seconds()) // 60)) if waits else None
+    return wait, [key for key, _ in keys]
 
 
 def sign_in(session: Session, *, username: str, password: str, ip: str | None, settings: ConsoleSettings,
@@ -153,7 +178,7 @@ def sign_in(session: Session, *, username: str, password: str, ip: str | None, s
     """Check a username and password, recording the attempt; refuse outright while throttled."""
     now = now or datetime.now(UTC)
     username = normalise_username(username)[:64]
-    wait = throttled_for(session, username=username, ip=ip, settings=settings, now=now)
+    wait, keys = throttled_for(session, username=username, ip=ip, settings=settings, now=now)
     if wait is not None:
         record_event(session, action=SIGN_IN_REFUSED, username=username, ip=ip, now=now,
                      details={"retry_after_minutes": wait})
@@ -170,6 +195,7 @@ def sign_in(session: Session, *, username: str, password: str, ip: str | None, s
         record_event(session, action=SIGN_IN_FAILED, username=username, ip=ip, now=now,
                      official_id=official.id, details={"reason": "wrong password"})
         return SignIn(None)
+    _take_back_attempt(session, keys)
     if _hasher.check_needs_rehash(official.password_hash):
         official.password_hash = _hasher.hash(password)
     record_event(session, action=SIGN_IN, username=username, ip=ip, now=now, official_id=official.id)

@@ -17,7 +17,8 @@ class ConsoleSettings(BaseSettings):
     # Keys the HMAC under which session tokens are stored and the sign-in form's CSRF token is signed.
     session_secret: SecretStr | None = None
     session_minutes: int = Field(default=480, gt=0)  # a working day; signing in again costs little
-    # Sign-in throttling: refuse after this many failures per username (or per IP) within the window.
+    # Sign-in throttling: refuse after this many failed attempts at one username from one address, or
+    # from one address at any username, within the window (service.throttled_for).
     max_failures_per_username: int = Field(default=5, gt=0)
     max_failures_per_ip: int = Field(default=20, gt=0)  # higher: an office shares one address
     failure_window_minutes: int = Field(default=15, gt=0)

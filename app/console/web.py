@@ -22,7 +22,7 @@ from starlette.responses import RedirectResponse, Response
 from app.console import service
 from app.console.settings import ConsoleSettings, load_console_settings
 from app.db.models import Official, OfficialSession
-from app.deps import RuleSetDep, SessionDep, SettingsDep, TodayDep
+from app.deps import RuleSetDep, SessionDep, SettingsDep, TodayDep, refuse_control_characters
 from app.engine import RuleSet
 from app.engine.examples import run_examples
 from app.engine.expressions import Param, names_in
@@ -37,6 +37,7 @@ SESSION_COOKIE = "huiqi_console"
 SIGN_IN_COOKIE = "huiqi_console_sign_in"
 COOKIE_PATH = "/console"
 MAX_DRAFT_BYTES = 256 * 1024
+MAX_PAGE = 1_000_000  # of search results and the audit log: bounded before it becomes an OFFSET
 STATUSES = ("eligible", "needs_info", "ineligible")
 BASIS = ("source", "standard", "assumption")
 ACTIONS = {
@@ -50,7 +51,8 @@ ACTIONS = {
     service.OFFICIAL_DISABLED: ("停用账号", "Account disabled"),
 }
 
-router = APIRouter(prefix="/console", include_in_schema=False)
+router = APIRouter(prefix="/console", include_in_schema=False,
+                   dependencies=[Depends(refuse_control_characters)])
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -316,7 +318,7 @@ def _parse_date(value: str) -> date | None:
 @router.get("/decisions")
 def decisions(request: Request, signed_in: CurrentOfficial, session: SessionDep, ruleset: RuleSetDep,
               company: str = "", credit_code: str = "", policy: str = "", outcome: str = "",
-              date_from: str = "", date_to: str = "", page_number: Annotated[int, Query(alias="page")] = 1) -> Response:
+              date_from: str = "", date_to: str = "", page_number: Annotated[int, Query(alias="page", le=MAX_PAGE)] = 1) -> Response:
     errors = []
     start, end = _parse_date(date_from), _parse_date(date_to)
     if date_from.strip() and start is None:
@@ -502,7 +504,7 @@ def draft_evaluate(
 
 @router.get("/audit")
 def audit(request: Request, signed_in: CurrentOfficial, session: SessionDep,
-          page_number: Annotated[int, Query(alias="page")] = 1) -> Response:
+          page_number: Annotated[int, Query(alias="page", le=MAX_PAGE)] = 1) -> Response:
     found = service.list_events(session, page=page_number)
     return page(request, "console/audit.html", {
         "nav": "audit", "found": found, "page_url": lambda n: f"{COOKIE_PATH}/audit?page={n}",

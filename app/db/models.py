@@ -153,6 +153,18 @@ class OfficialSession(Base):
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
 
 
+class SignInThrottle(Base):
+    """Sign-in attempts of one key ("user:<username>@<address>" or "ip:<address>") in its current window,
+    counted by one INSERT … ON CONFLICT DO UPDATE … RETURNING, so parallel attempts each see their own
+    count; a successful sign-in takes its attempt back."""
+
+    __tablename__ = "sign_in_throttle"
+
+    key: Mapped[str] = mapped_column(String(120), primary_key=True)
+    window_start: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    attempts: Mapped[int] = mapped_column(Integer)
+
+
 class AuditEvent(Base):
     """One official action. Append-only: the code never updates or deletes a row, and database
     triggers (see the migration) refuse UPDATE and DELETE."""

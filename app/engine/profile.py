@@ -14,9 +14,16 @@ from .credit_code import check_credit_code
 from .facts import ACTIVITIES, CERTIFICATIONS, ENTITY_TYPES, LISTING_STATUSES, entity_type_of
 from .tables import load_tables
 
-Money = Annotated[float, Field(ge=0, allow_inf_nan=False, description="yuan")]
-Count = Annotated[int, Field(ge=0)]
+# Upper bounds, the same on every backend: a count fits PostgreSQL's `integer` (company_fact), and money
+# (yuan, a double everywhere) stops at 10^15, ten times China's GDP, far above any one company.
+MAX_COUNT = 2**31 - 1
+MAX_MONEY = 1e15
+Money = Annotated[float, Field(ge=0, le=MAX_MONEY, allow_inf_nan=False, description="yuan")]
+Count = Annotated[int, Field(ge=0, le=MAX_COUNT)]
 _INDUSTRY = re.compile(r"^[A-T](\d{2,4})?$")
+# No text of a profile has a line break, let alone NUL (which PostgreSQL's JSONB refuses to store) or
+# another control character; nor a lone surrogate, which no UTF-8 encoder writes.
+CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")
 
 
 def _unique(values: list[str]) -> list[str]:
@@ -48,6 +55,15 @@ class Profile(BaseModel):
     certifications: list[Literal[CERTIFICATIONS]] | None = Field(None, max_length=len(CERTIFICATIONS))  # type: ignore[valid-type]
     clusters: list[str] | None = Field(None, max_length=64)
     activities: list[Literal[ACTIVITIES]] | None = Field(None, max_length=len(ACTIVITIES))  # type: ignore[valid-type]
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str | None) -> str | None:
+        found = CONTROL_CHARACTER.search(value) if value is not None else None
+        if found:
+            raise PydanticCustomError("control_character", "contains a control character (U+{code})",
+                                      {"code": f"{ord(found[0]):04X}"})
+        return value
 
     @field_validator("credit_code")
     @classmethod

@@ -96,6 +96,7 @@ async def reload_ruleset(app: FastAPI) -> dict[str, Any]:
     responses={422: {"description": "The rule files do not load, or are not the version APP_EXPECTED_RULESET_VERSION "
                                     "names; the running rule set is kept. "
                                     "`problems` lists each file, line and reason", **PROBLEM},
+               403: {"description": "The API key lacks scope `admin`", **PROBLEM},
                503: {"description": "The database is not reachable; the running rule set is kept", **PROBLEM}},
 )
 async def reload(request: Request, caller: AdminCaller) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
+from app import jsonbody
 from app.deps import OptionalCaller, RuleSetDep, SessionDep, get_caller, get_ruleset, get_today, rate_limit
 from app.errors import DatabaseUnavailableError
 from app.matching import service
@@ -32,11 +33,21 @@ def json_body(model: type) -> dict[str, Any]:
 
 
 def validate_body(model: type[MatchRequest], body: bytes) -> MatchRequest:
-    """Validate JSON bytes; errors are reported as FastAPI's would be, under `body`."""
+    """Validate JSON bytes; errors are reported as FastAPI's would be, under `body`. JSON that pydantic's
+    parser refuses (say, an integer of thousands of digits) is read again by `jsonbody.loads`, so that
+    the error names the field when there is one."""
     try:
         return model.model_validate_json(body)
     except ValidationError as exc:
-        raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in exc.errors()]) from None
+        errors = exc.errors()
+    if any(e["type"] == "json_invalid" for e in errors):
+        try:
+            return model.model_validate(jsonbody.loads(body))
+        except ValidationError as exc:
+            errors = exc.errors()
+        except ValueError:
+            pass  # not JSON at all: pydantic's json_invalid says where
+    raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in errors])
 
 
 async def log_decision(request: Request, row: dict[str, Any]) -> None:

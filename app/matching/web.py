@@ -16,7 +16,7 @@ import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -146,6 +146,29 @@ def _normalise_number(text: str) -> str:
     return re.sub(r"[,\s]", "", text)
 
 
+# Checked before anything converts it: digits with one optional point, no exponent (nobody types
+# 1e5 on a form; Decimal would accept 1e999999999, and int() of it would hold the worker for minutes).
+# 15 digits before the point is past every field's bound, in 万元 or as a count.
+_NUMBER = re.compile(r"^[+-]?(?:(\d+)(?:\.(\d*))?|\.(\d+))$")
+MAX_INTEGER_DIGITS, MAX_FRACTION_DIGITS = 15, 6
+NOT_A_NUMBER: Text = {"zh": "请填写数字。", "en": "Enter a number."}
+
+
+def parse_number(raw: str) -> tuple[Decimal | None, Text]:
+    """A number as a business owner types it ("1,200.5", full-width digits), or None and why not."""
+    text = _normalise_number(raw)
+    match = _NUMBER.match(text)
+    if match is None:
+        return None, NOT_A_NUMBER
+    whole, fraction = match[1] or "", match[2] or match[3] or ""
+    if len(whole.lstrip("0")) > MAX_INTEGER_DIGITS:
+        return None, {"zh": "数字过大。", "en": "This number is too large."}
+    if len(fraction) > MAX_FRACTION_DIGITS:
+        return None, {"zh": f"小数最多{MAX_FRACTION_DIGITS}位。",
+                      "en": f"At most {MAX_FRACTION_DIGITS} digits after the point."}
+    return Decimal(text), {}
+
+
 _DATE = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$")
 
 
@@ -161,13 +184,9 @@ def parse_entered(entered: Entered, tables: Tables) -> Profile | None:
         if name == "region_code" or raw in ("", []):
             continue
         if name in MONEY or name in COUNTS:
-            try:
-                number = Decimal(_normalise_number(raw))
-            except InvalidOperation:
-                errors[name] = {"zh": "请填写数字。", "en": "Enter a number."}
-                continue
-            if not number.is_finite():
-                errors[name] = {"zh": "请填写数字。", "en": "Enter a number."}
+            number, problem = parse_number(raw)
+            if number is None:
+                errors[name] = problem
                 continue
             if name in MONEY:
                 data[name] = float(number * YUAN_PER_WAN)
@@ -243,10 +262,17 @@ def error_text(error: Mapping[str, Any], tables: Tables) -> Text:
     if kind == "exceeds_revenue":
         label = {lang: tables.label("fields", name, lang) for lang in ("zh", "en")}
         return {"zh": f"{label['zh']}不能大于营业收入。", "en": f"{label['en']} cannot be more than annual revenue."}
+    if kind == "control_character":
+        return {"zh": "含有不可见的控制字符，请删除后再提交。",
+                "en": "This contains an invisible control character; remove it and send again."}
     if kind == "exceeds_employees":
         return {"zh": "研发人员数不能多于从业人员数。", "en": "R&D staff cannot be more than employees."}
     if kind in ("greater_than_equal", "greater_than"):
         return {"zh": "不能为负数。", "en": "Cannot be negative."}
+    if kind == "less_than_equal":
+        limit = ctx.get("le", 0)
+        shown = f"{float(limit) / 10_000:,.0f} 万元" if name in MONEY else f"{limit:,}"
+        return {"zh": f"不能超过 {shown}。", "en": f"At most {shown}."}
     if kind in ("int_from_float", "int_parsing"):
         return {"zh": "请填写整数。", "en": "Enter a whole number."}
     if kind in ("float_parsing", "finite_number", "float_type"):

@@ -30,7 +30,7 @@ def list_policies(
     activity: Annotated[str | None, Query(description="an activity id the policy's conditions mention")] = None,
     in_force_on: Annotated[date | None, Query(description="only policies in force on this date")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
 ) -> dict:
     rules = service.list_policies(ruleset, region=region, benefit_kind=benefit_kind, activity=activity,
                                   in_force_on=in_force_on)

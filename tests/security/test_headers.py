@@ -140,8 +140,8 @@ def test_x_forwarded_proto_is_ignored_unless_the_proxy_is_trusted(client) -> Non
 def behind_proxy(database_url: str) -> Iterator[TestClient]:
     from app.main import create_app
 
-    app = create_app(make_settings(database_url, trust_proxy_headers=True, rate_limit=2))
-    with TestClient(app) as client:
+    app = create_app(make_settings(database_url, trusted_proxies="10.0.0.0/8, 127.0.0.1", rate_limit=2))
+    with TestClient(app, client=("127.0.0.1", 50000)) as client:
         yield client
 
 
