@@ -6,7 +6,7 @@ username, so five wrong passwords from anywhere locked a real official out. One 
 counted by a single INSERT … ON CONFLICT DO UPDATE … RETURNING.
 
 Revision ID: 5c1e0a7d2b91
-Revises: 1bb54f6f183b
+Revises: 5c2e9a7d41b0
 Create Date: 2026-11-28 07:00:00
 """
 
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "5c1e0a7d2b91"
-down_revision: str | Sequence[str] | None = "1bb54f6f183b"
+down_revision: str | Sequence[str] | None = "5c2e9a7d41b0"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
