@@ -58,12 +58,13 @@ from app.registry import service as registry  # noqa: E402
 from app.registry.facts import fact_columns  # noqa: E402
 from app.registry.sql import rule_status  # noqa: E402
 from tests.databases import migrate, scratch_database  # noqa: E402
+from tests.helpers import SUMAO_STRICTER  # noqa: E402
 
 AS_OF = date(2025, 6, 30)
 SEED = 20251
 CHUNK = 20_000
 DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-DRAFT = ("js-sumao-loan", "value: 0.1\n", "value: 0.3\n")  # min_export_share 10% -> 30%
+DRAFT = ("js-sumao-loan", *SUMAO_STRICTER)  # SMEs -> micro firms only
 
 # Where the companies are: the catalogue's regions, then the rest of the country.
 REGION_SHARES = (

@@ -21,3 +21,9 @@ def assert_problem(response: Any, status: int, type_: str | None = None) -> dict
         assert body["type"] == type_
     assert "Traceback" not in response.text
     return body
+
+
+# Drafts of 苏贸贷 (rules/js-sumao-loan.yaml) that change who qualifies: only micro firms (stricter), or
+# large firms too (looser). Each is an (old, new) replacement of the rule's SME size classes.
+SUMAO_STRICTER = ("    value: [micro, small, medium]\n", "    value: [micro]\n")
+SUMAO_LOOSER = ("    value: [micro, small, medium]\n", "    value: [micro, small, medium, large]\n")

@@ -9,6 +9,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
+from tests.helpers import SUMAO_STRICTER
+
 
 def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "app", *args], cwd=ROOT, capture_output=True, text=True,
@@ -25,8 +27,8 @@ def test_check_names_file_and_line_of_a_broken_rule(tmp_path: Path) -> None:
     rules = tmp_path / "rules"
     shutil.copytree(ROOT / "rules", rules)
     path = rules / "js-sumao-loan.yaml"
-    path.write_text(path.read_text(encoding="utf-8").replace("export_share >= min_export_share",
-                                                            "export_share >= 0.1"), encoding="utf-8")
+    path.write_text(path.read_text(encoding="utf-8").replace("export_revenue > min_trade_value",
+                                                            "export_revenue > 0.1"), encoding="utf-8")
     result = run("rules", "--rules-dir", str(rules), "check")
     assert result.returncode == 1
     assert f"{rules}/js-sumao-loan.yaml:" in result.stdout and "bare number 0.1" in result.stdout
@@ -36,19 +38,22 @@ def test_check_reports_a_failing_example(tmp_path: Path) -> None:
     rules = tmp_path / "rules"
     shutil.copytree(ROOT / "rules", rules)
     path = rules / "js-sumao-loan.yaml"
-    path.write_text(path.read_text(encoding="utf-8").replace("value: 0.1\n", "value: 0.5\n", 1), encoding="utf-8")
+    path.write_text(path.read_text(encoding="utf-8").replace(*SUMAO_STRICTER, 1), encoding="utf-8")
     result = run("rules", "--rules-dir", str(rules), "check")
     assert result.returncode == 1
     assert "FAIL js-sumao-loan" in result.stdout and "expected eligible, got ineligible" in result.stdout
 
 
 PROFILE = """\
-region_code: "320506"
+region_code: "440305"
 industry_code: C3911
-employees: 80
+entity_type: enterprise
+founded_on: 2018-03-01
+employees: 100
+rd_staff: 5
 annual_revenue: 30000000
-export_revenue: 2000000
-activities: []
+rd_expense: 1500000
+certifications: []
 """
 
 
@@ -58,8 +63,10 @@ def test_explain_speaks_the_terminal_language(tmp_path: Path) -> None:
     chinese = run("rules", "explain", "--profile", str(profile), "--as-of", "2024-06-30", env={"LANG": "zh_CN.UTF-8"})
     english = run("rules", "explain", "--profile", str(profile), "--as-of", "2024-06-30", env={"LANG": "en_US.UTF-8"})
     assert chinese.returncode == english.returncode == 0
-    assert "苏贸贷" in chinese.stdout and "[ineligible] js-sumao-loan" in chinese.stdout and "需要出口额占营业收入比例≥10%" in chinese.stdout
-    assert "Su Mao loan" in english.stdout and "needs export share of revenue ≥ 10%; has 6.67% (that is export sales ≥ 3,000,000 yuan)" in english.stdout
+    assert "国家高新技术企业培育" in chinese.stdout and "[ineligible] sz-high-tech-cultivation" in chinese.stdout
+    assert "需要研发人员占比≥10%；目前为5%（即研发人员数≥10人）" in chinese.stdout
+    assert "National high-tech enterprise cultivation" in english.stdout
+    assert "needs share of R&D staff ≥ 10%; has 5% (that is R&D staff ≥ 10 people)" in english.stdout
 
 
 def test_explain_rejects_a_bad_profile_naming_the_field(tmp_path: Path) -> None:

@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import create_engine, insert
 
 from tests.browser.conftest import ROOT, assert_accessible, screenshot
+from tests.helpers import SUMAO_LOOSER, SUMAO_STRICTER
 
 pytestmark = pytest.mark.browser
 
@@ -42,7 +43,7 @@ def official(server: str, tmp_path_factory: pytest.TempPathFactory) -> str:
     with engine.begin() as conn:
         conn.execute(insert(RuleVersion).values(
             rule_id="js-sumao-loan", version="0ldversion0000aa", file_name="js-sumao-loan.yaml",
-            content=SUMAO.replace("value: 0.1\n", "value: 0.05\n"),
+            content=SUMAO.replace(*SUMAO_LOOSER),
             first_seen_at=datetime.now(UTC) - timedelta(days=60)))
     engine.dispose()
     return USERNAME
@@ -86,8 +87,8 @@ def test_an_official_reviews_a_policy_a_draft_and_decisions(new_page: Any, offic
     page.get_by_label("比较：旧版本").select_option("0ldversion0000aa")
     page.get_by_role("button", name="显示差异").click()
     page.wait_for_selector("table.diff")
-    assert page.locator("tr.diff__delete").filter(has_text="value: 0.05").count() == 1
-    assert page.locator("tr.diff__insert").filter(has_text="value: 0.1").count() == 1
+    assert page.locator("tr.diff__delete").filter(has_text="value: [micro, small, medium, large]").count() == 1
+    assert page.locator("tr.diff__insert").filter(has_text="value: [micro, small, medium]").count() == 1
     assert_accessible(page)
     page.locator("#diff").scroll_into_view_if_needed()
     screenshot(page, "console-policy-diff-zh")
@@ -95,7 +96,7 @@ def test_an_official_reviews_a_policy_a_draft_and_decisions(new_page: Any, offic
     # Start a draft from it, raise the export-share threshold, and see who would lose eligibility.
     page.get_by_role("link", name="以此为底稿评估草案").click()
     textarea = page.get_by_label("规则文本（YAML）")
-    textarea.fill(textarea.input_value().replace("value: 0.1\n", "value: 0.5\n"))
+    textarea.fill(textarea.input_value().replace(*SUMAO_STRICTER))
     page.get_by_role("button", name="评估草案").click()
     page.wait_for_selector("#result")
     lost = int(page.locator("#lost-count").inner_text())
@@ -106,7 +107,7 @@ def test_an_official_reviews_a_policy_a_draft_and_decisions(new_page: Any, offic
 
     # A business asks for an answer; the official finds the decision and replays it.
     answer = page.request.post("/v1/match", data={"profile": {
-        "name": "苏州浏览器测试电子有限公司", "region_code": "320506", "industry_code": "C3911", "employees": 80,
+        "name": "苏州浏览器测试电子有限公司", "region_code": "320506", "industry_code": "C3911", "entity_type": "enterprise", "employees": 80,
         "annual_revenue": 30000000, "export_revenue": 9000000, "activities": []}})
     assert answer.ok
     page.get_by_role("link", name="决策记录").click()

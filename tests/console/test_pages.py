@@ -15,6 +15,7 @@ from sqlalchemy.exc import DBAPIError
 
 from app.db.models import AuditEvent, RuleVersion
 from tests.conftest import ROOT
+from tests.helpers import SUMAO_LOOSER, SUMAO_STRICTER
 
 SUMAO = (ROOT / "rules" / "js-sumao-loan.yaml").read_text(encoding="utf-8")
 PAGES = ["/console/policies", "/console/policies/js-sumao-loan", "/console/decisions", "/console/reach",
@@ -69,11 +70,11 @@ def test_a_policy_shows_quote_criteria_parameters_with_basis_and_examples(client
     html = client.get("/console/policies/js-sumao-loan?lang=en").text
     assert "扩大“苏贸贷”惠企数量和放贷规模" in html  # the provenance quote
     assert "paragraph 41" in html
-    assert "<code>priority-group</code>" in html and "min_export_share" in html
-    assert "Belongs to a priority group" in html  # an explanation
-    assert 'class="basis basis--assumption"' in html and "Huiqi&#39;s assumption" in html
+    assert "<code>sme</code>" in html and "sme_size_classes" in html
+    assert "so it is an SME" in html  # an explanation
     assert 'class="basis basis--standard"' in html
-    assert "7 of 7 pass" in html
+    examples = SUMAO.count("\n  - name:")
+    assert f"{examples} of {examples} pass" in html
 
 
 def test_an_unknown_policy_is_a_404_page(client: TestClient, signed_in: str) -> None:
@@ -120,7 +121,7 @@ def test_diff_between_two_versions_chosen_with_two_selects(client: TestClient, a
 
 
 def match(client: TestClient, name: str, credit_code: str | None = None, **profile: object) -> str:
-    body = {"region_code": "320506", "industry_code": "C3911", "employees": 80, "annual_revenue": 30000000,
+    body = {"region_code": "320506", "industry_code": "C3911", "entity_type": "enterprise", "employees": 80, "annual_revenue": 30000000,
             "export_revenue": 9000000, "activities": [], "name": name, **profile}
     if credit_code:
         body["credit_code"] = credit_code
@@ -135,7 +136,7 @@ def listed(html: str) -> list[str]:
 
 def test_decisions_search_by_company_code_policy_outcome_and_date(client: TestClient, signed_in: str) -> None:
     exporter = match(client, "苏州出口电子有限公司", "91440300MA5NAAWM2R")
-    small = match(client, "苏州内销商贸有限公司", export_revenue=0)
+    small = match(client, "苏州内销商贸有限公司", export_revenue=0, import_value=0)
     elsewhere = match(client, "深圳某公司", region_code="440305")
 
     def search(**params: str) -> list[str]:
@@ -179,7 +180,7 @@ def test_a_decision_shows_inputs_versions_and_explanations_and_replays(client: T
     assert "苏州出口电子有限公司" in html
     assert "Wuzhong District" in html  # the profile's region, named
     assert "<code>js-sumao-loan</code>" in html and "same" in html  # the rule version, unchanged since
-    assert "Belongs to a priority group" in html  # an explanation
+    assert "so it is an SME" in html  # an explanation
     response = client.post(f"/console/decisions/{decision_id}/replay?lang=en", data={"csrf_token": signed_in})
     assert response.status_code == 200
     assert "Reproduced: the rules it used give the same answer." in response.text
@@ -207,7 +208,7 @@ def test_reach_counts_every_stored_company_for_every_policy(client: TestClient, 
 
 def test_a_stricter_draft_shows_who_loses_eligibility(client: TestClient, app: FastAPI, signed_in: str,
                                                       official: str, seeded: None) -> None:
-    draft = SUMAO.replace("value: 0.1\n", "value: 0.5\n")
+    draft = SUMAO.replace(*SUMAO_STRICTER)
     assert draft != SUMAO
     response = client.post("/console/drafts?lang=en", data={"csrf_token": signed_in, "text": draft})
     assert response.status_code == 200, response.text
@@ -226,7 +227,7 @@ def test_a_stricter_draft_shows_who_loses_eligibility(client: TestClient, app: F
     for company in impact.lost:
         assert company["name"] in html
     assert "The draft validates." in html
-    assert "fails" in html and "expected eligible, got ineligible" in html  # its 40%-exporter example
+    assert "fails" in html and "expected eligible, got ineligible" in html  # its small-exporter examples
     event = last_event(app, official)
     assert event.action == "draft_evaluated"
     assert event.details["policy_id"] == "js-sumao-loan" and event.details["lost"] == lost
@@ -237,7 +238,7 @@ def test_a_stricter_draft_shows_who_loses_eligibility(client: TestClient, app: F
 
 def test_a_looser_draft_uploaded_as_a_file_shows_who_gains(client: TestClient, signed_in: str,
                                                            seeded: None) -> None:
-    draft = SUMAO.replace("value: 0.1\n", "value: 0.0\n")
+    draft = SUMAO.replace(*SUMAO_LOOSER)
     response = client.post("/console/drafts", data={"csrf_token": signed_in, "text": ""},
                            files={"file": ("js-sumao-loan.yaml", draft.encode(), "application/yaml")})
     assert response.status_code == 200, response.text
@@ -247,14 +248,14 @@ def test_a_looser_draft_uploaded_as_a_file_shows_who_gains(client: TestClient, s
 
 def test_a_broken_draft_shows_file_line_and_reason(client: TestClient, app: FastAPI, signed_in: str,
                                                    official: str) -> None:
-    broken = SUMAO.replace("    basis: assumption\n", "    basis: guess\n").replace(
-        "export_share >= min_export_share", "export_share >= min_export_shares")
+    broken = SUMAO.replace("    basis: standard\n", "    basis: guess\n", 1).replace(
+        "size_class in sme_size_classes", "size_class in sme_size_classe")
     response = client.post("/console/drafts?lang=en", data={"csrf_token": signed_in, "text": broken})
     assert response.status_code == 422
     rows = re.findall(r'<tr class="validation-error"><td><code>(.*?)</code></td><td class="num">(.*?)</td>'
                       r'<td>(.*?)</td></tr>', response.text, re.S)
     assert rows, response.text
-    line = SUMAO.splitlines().index("    basis: assumption") + 1
+    line = SUMAO.splitlines().index("    basis: standard") + 1
     assert any(path == "draft/js-sumao-loan.yaml" and number == str(line) and "basis" in reason
                for path, number, reason in rows), rows
     assert "does not validate" in response.text

@@ -20,7 +20,7 @@ from tests.conftest import ROOT, make_settings
 from tests.helpers import assert_problem
 
 PROFILE = {"region_code": "320506", "industry_code": "C3911", "employees": 80,
-           "annual_revenue": 30000000, "export_revenue": 9000000, "activities": []}
+           "annual_revenue": 30000000, "export_revenue": 9000000, "activities": [], "entity_type": "enterprise"}
 
 
 @pytest.fixture

@@ -11,11 +11,11 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.conftest import ROOT, make_settings
-from tests.helpers import assert_problem
+from tests.helpers import SUMAO_STRICTER, assert_problem
 
 pytestmark = pytest.mark.usefixtures("client")
 
-SUZHOU_EXPORTER = {"region_code": "320506", "industry_code": "C3911", "employees": 80,
+SUZHOU_EXPORTER = {"region_code": "320506", "industry_code": "C3911", "entity_type": "enterprise", "employees": 80,
                    "annual_revenue": 30000000, "export_revenue": 9000000, "activities": []}
 AS_OF = "2023-06-30"
 
@@ -137,15 +137,15 @@ def _rules_with_higher_export_threshold(tmp_path: Path) -> Path:
     shutil.copytree(ROOT / "rules", rules)
     path = rules / "js-sumao-loan.yaml"
     text = path.read_text(encoding="utf-8")
-    assert "    value: 0.1\n" in text
-    path.write_text(text.replace("    value: 0.1\n", "    value: 0.5\n", 1), encoding="utf-8")
+    assert SUMAO_STRICTER[0] in text
+    path.write_text(text.replace(*SUMAO_STRICTER, 1), encoding="utf-8")
     return rules
 
 
 def test_replay_after_a_rule_changed_reproduces_and_shows_what_today_decides(client, database_url, tmp_path) -> None:
     from app.main import create_app
 
-    stored = match(client, SUZHOU_EXPORTER).json()  # export share 0.3: eligible under min 0.1
+    stored = match(client, SUZHOU_EXPORTER).json()  # a small exporter: eligible as an SME, not as a micro firm
     assert next(r for r in stored["results"] if r["policy_id"] == "js-sumao-loan")["status"] == "eligible"
     changed = create_app(make_settings(database_url, rules_dir=_rules_with_higher_export_threshold(tmp_path)))
     with TestClient(changed) as restarted:

@@ -6,12 +6,13 @@ import csv
 import io
 import re
 from collections.abc import Iterator
+from html import escape
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
-SUZHOU_EXPORTER = {"province": "320000", "city": "320500", "county": "320506", "industry_code": "C3911",
+SUZHOU_EXPORTER = {"province": "320000", "city": "320500", "county": "320506", "industry_code": "C3911", "entity_type": "enterprise",
                    "employees": "80", "annual_revenue": "3000", "export_revenue": "1200"}
 
 
@@ -98,9 +99,12 @@ def test_answer_lists_eligible_first_with_reasons_sources_and_how_to_apply(clien
     eligible = section(html, "eligible")
     assert "苏贸贷" in eligible
     sumao = eligible[eligible.index('id="m-js-sumao-loan"'):]
-    assert "政银保合作的外贸信贷支持" in sumao  # benefit
+    rule = client.app.state.ruleset.rules["js-sumao-loan"].definition  # type: ignore[attr-defined]
+    assert escape(rule.benefit.summary.zh) in sumao  # what it gives
+    assert escape(rule.benefit.amount.text.zh) in sumao  # how much
     assert "扩大“苏贸贷”惠企数量和放贷规模" in sumao  # provenance quote
-    assert "合作银行提出授信申请" in sumao  # how to apply
+    assert escape(rule.how_to_apply.zh) in sumao  # how to apply
+    assert "可以申请" in sumao  # worded as a benefit to claim
     assert "注册地江苏省苏州市吴中区属于本政策适用地区" in sumao  # the engine's explanation
     assert "苏州示例电子有限公司" in html
     # Measures of other regions are a short collapsed list, not full cards.
@@ -112,7 +116,7 @@ def test_answer_lists_eligible_first_with_reasons_sources_and_how_to_apply(clien
 def test_every_answer_is_recorded_as_a_decision_with_the_profile_in_yuan(client: TestClient) -> None:
     html = client.post("/answer", data={**SUZHOU_EXPORTER, "activities": "none"}).text
     stored = client.get(f"/v1/decisions/{decision_id(html)}").json()
-    assert stored["profile"] == {"region_code": "320506", "industry_code": "C3911", "employees": 80,
+    assert stored["profile"] == {"region_code": "320506", "industry_code": "C3911", "entity_type": "enterprise", "employees": 80,
                                  "annual_revenue": 30_000_000, "export_revenue": 12_000_000, "activities": []}
     assert stored["answer"]["results"][0]["status"] == "eligible"
 
@@ -157,10 +161,11 @@ def test_answering_a_suggested_question_updates_the_answer(client: TestClient) -
 
 
 def test_a_near_miss_says_what_it_would_take(client: TestClient) -> None:
-    html = client.post("/answer", data={**SUZHOU_EXPORTER, "export_revenue": "299", "activities": "none"}).text
+    html = client.post("/answer", data={**SUZHOU_EXPORTER, "export_revenue": "0", "import_value": "0",
+                                        "activities": "none"}).text
     ineligible = section(html, "ineligible")
     sumao = ineligible[ineligible.index('id="m-js-sumao-loan"'):]
-    assert "要符合条件：" in sumao and "需要出口额占营业收入比例≥10%" in sumao
+    assert "要符合条件：" in sumao and "需要出口额&gt;0元；目前为0元" in sumao
 
 
 @pytest.mark.parametrize("lang, messages", [
@@ -226,7 +231,8 @@ def test_money_in_wan_accepts_separators_and_full_width_digits(client: TestClien
 
 
 def test_csv_has_a_bom_and_one_row_per_measure(client: TestClient) -> None:
-    html = client.post("/answer", data={**SUZHOU_EXPORTER, "export_revenue": "299", "activities": "none"}).text
+    html = client.post("/answer", data={**SUZHOU_EXPORTER, "export_revenue": "0", "import_value": "0",
+                                        "activities": "none"}).text
     did = decision_id(html)
     link = re.search(r'href="(/answer/[0-9a-f-]+\.csv\?lang=zh)"', html).group(1)
     response = client.get(link)
@@ -240,7 +246,7 @@ def test_csv_has_a_bom_and_one_row_per_measure(client: TestClient) -> None:
     assert len(rows) - 1 == len(stored)
     by_id: dict[str, Any] = {row[1]: row for row in rows[1:]}
     assert all(row[0] == did for row in rows[1:])
-    assert by_id["js-sumao-loan"][3] == "不符合条件" and "需要出口额占营业收入比例" in by_id["js-sumao-loan"][6]
+    assert by_id["js-sumao-loan"][3] == "不符合条件" and "需要出口额>0元" in by_id["js-sumao-loan"][6]
     unsure = decision_id(client.post("/answer", data={"region_code": "320506"}).text)
     rows = list(csv.reader(io.StringIO(client.get(f"/answer/{unsure}.csv").content.decode("utf-8-sig"))))
     needs_info = [row for row in rows[1:] if row[3] == "需补充信息"]

@@ -23,7 +23,7 @@ from app.matching.writer import DecisionWriter, attach_read_barrier
 from tests.conftest import ON_POSTGRES
 
 PROFILE = {"region_code": "320506", "industry_code": "C3911", "employees": 80,
-           "annual_revenue": 30000000, "export_revenue": 9000000, "activities": []}
+           "annual_revenue": 30000000, "export_revenue": 9000000, "activities": [], "entity_type": "enterprise"}
 
 
 @pytest.fixture

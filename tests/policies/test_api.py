@@ -48,7 +48,7 @@ def test_benefit_kind_filter(client) -> None:
 
 
 def test_activity_filter_keeps_rules_whose_conditions_name_it(client) -> None:
-    assert "js-sumao-loan" in ids(client.get("/v1/policies", params={"activity": "ecommerce_platform"}))
+    assert "js-sumao-loan" in ids(client.get("/v1/policies", params={"activity": "importer"}))
     assert "js-sumao-loan" not in ids(client.get("/v1/policies", params={"activity": "car_dealer",
                                                                           "limit": 200}))
     body = assert_problem(client.get("/v1/policies", params={"activity": "juggling"}), 422)
@@ -71,11 +71,12 @@ def test_read_policy_shows_provenance_parameters_criteria_and_versions(client, a
     assert policy["title"] == {"zh": "苏贸贷", "en": "Su Mao loan"}
     assert policy["region"] == ["320000"]
     assert policy["provenance"][0]["paragraph"] == 41
-    parameter = policy["parameters"]["min_export_share"]
-    assert parameter["basis"] == "assumption" and parameter["citation"]["en"]
-    assert policy["criteria"][0]["id"] == "priority-group"
-    assert "export_share >= min_export_share" in policy["criteria"][0]["when"]
-    assert policy["criteria"][0]["explain"]["met"]["zh"]
+    parameter = policy["parameters"]["sme_size_classes"]
+    assert parameter["basis"] == "standard" and "300号" in parameter["citation"]["zh"]
+    sme = next(criterion for criterion in policy["criteria"] if criterion["id"] == "sme")
+    assert "size_class in sme_size_classes" in sme["when"] and sme["explain"]["met"]["zh"]
+    assert policy["kind"] == "claim" and policy["for_whom"]["citation"]["basis"] in ("source", "secondary")
+    assert policy["benefit"]["amount_stated"] is (policy["benefit"]["amount"] is not None)
     assert policy["benefit"]["kind"] == "loan"
     assert policy["file_name"] == "js-sumao-loan.yaml"
     current = app.state.ruleset.rules["js-sumao-loan"].version

@@ -18,6 +18,7 @@ from app.companies.service import create_company
 from app.db.models import Company
 from app.engine import Profile, compile_rule, evaluate_rule
 from app.registry import service as registry
+from tests.helpers import SUMAO_STRICTER
 from tests.profiles import coarser, profiles
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -86,7 +87,7 @@ def draft_of_sumao(app: FastAPI, stored: dict, old: str, new: str):  # type: ign
 
 
 def test_a_draft_rule_shows_who_gains_and_who_loses(app: FastAPI, stored: dict) -> None:
-    before, after, impact = draft_of_sumao(app, stored, "value: 0.1\n", "value: 0.5\n")
+    before, after, impact = draft_of_sumao(app, stored, *SUMAO_STRICTER)
     lost = {cid for cid in stored if before[cid] == "eligible" and after[cid] != "eligible"}
     gained = {cid for cid in stored if after[cid] == "eligible" and before[cid] != "eligible"}
     assert lost, "the seeds should include exporters between 10% and 50% export share"
