@@ -43,6 +43,9 @@ title: {{zh: 合成规则{n}, en: Synthetic rule {n}}}
 region: ["{region}"]
 issuer: {{zh: 基准测试, en: benchmark}}
 document: {{title: {{zh: 基准测试, en: benchmark}}}}
+kind: claim
+for_whom: {{zh: 合成, en: synthetic, citation: {{basis: source, title: synthetic}}}}
+how_to_apply: {{zh: 合成, en: synthetic}}
 provenance:
   - {{paragraph: 42, quote: 扩大“苏贸贷”惠企数量和放贷规模。}}
 benefit: {{kind: {kind}, summary: {{zh: 合成, en: synthetic}}}}
@@ -66,7 +69,7 @@ CRITERION = """\
     explain:
       met: {{zh: 满足, en: met}}
       not_met: {{zh: 不满足, en: not met}}
-      unknown: {{zh: "缺少 {{missing}}", en: "missing {{missing}}"}}"""
+      unknown: {{zh: "缺少{{missing}}", en: "missing {{missing}}"}}"""
 
 
 class Places(NamedTuple):

@@ -186,6 +186,37 @@ class RuleSet:
         return cached
 
 
+_CJK = r"[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]"
+_STRAY_SPACE = re.compile(rf"(?<={_CJK}) +|(?<=[{{}}]) +(?={_CJK})| +(?={_CJK})|(?<={_CJK}) +")
+_ASCII_QUOTE = re.compile(r"[\"']")
+_FULL_WIDTH_PUNCTUATION = re.compile(r"[，。；：（）！？、“”‘’]")
+
+
+def typography_problems(data: Any, loc: tuple[Any, ...] = ()) -> list[tuple[tuple[Any, ...], str]]:
+    """Texts as a reader expects them (issue: answers a business can act on): Chinese without stray spaces
+    beside Chinese characters or ASCII quotes, English without full-width punctuation."""
+    found: list[tuple[tuple[Any, ...], str]] = []
+    if isinstance(data, dict):
+        for key, value in data.items():
+            here = (*loc, key)
+            if key == "zh" and isinstance(value, str):
+                if _STRAY_SPACE.search(value):
+                    found.append((here, f"{'.'.join(map(str, here))}: a space beside Chinese text "
+                                        f"({value[max(0, _STRAY_SPACE.search(value).start() - 6):][:14]!r})"))  # type: ignore[union-attr]
+                if _ASCII_QUOTE.search(value):
+                    found.append((here, f"{'.'.join(map(str, here))}: ASCII quotes in Chinese text: use “” or ‘’"))
+            elif key == "en" and isinstance(value, str):
+                match = _FULL_WIDTH_PUNCTUATION.search(value)
+                if match:
+                    found.append((here, f"{'.'.join(map(str, here))}: full-width {match.group()!r} in English text"))
+            elif key not in ("provenance", "examples"):  # quotes are verbatim; examples are data
+                found.extend(typography_problems(value, here))
+    elif isinstance(data, list):
+        for index, item in enumerate(data):
+            found.extend(typography_problems(item, (*loc, index)))
+    return found
+
+
 def _age_problems(node: Node, params: Mapping[str, ParamSpec]) -> list[str]:
     """Ages are compared by date (a whole number of years before the evaluation date), on the Python
     and the SQL path alike, so a parameter compared with company_age_years is a whole number."""
@@ -288,6 +319,8 @@ def compile_rule(text: str, file_name: str, *, tables: Tables | None = None,
     def problem(loc: tuple[Any, ...], reason: str) -> None:
         errors.append(RuleFileError(path, line_of(lines, loc), reason))
 
+    for loc, reason in typography_problems(data):
+        problem(loc, reason)
     stem = file_name.rsplit(".", 1)[0]
     if definition.id != stem:
         problem(("id",), f"id {definition.id!r} does not match the file name {file_name!r}")

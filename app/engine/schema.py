@@ -184,14 +184,14 @@ class RuleDefinition(_Frozen):
     id: str
     title: Text
     region: list[RegionCode] = Field(min_length=1)
-    kind: Literal[MEASURE_KINDS] | None = None  # type: ignore[valid-type]
-    for_whom: ForWhom | None = None
+    kind: Literal[MEASURE_KINDS]  # type: ignore[valid-type]
+    for_whom: ForWhom
     issuer: Text
     document: DocumentRef
     provenance: list[Quote] = Field(min_length=1)
     benefit: Benefit
     validity: Validity | None = None
-    how_to_apply: HowToApply | None = None
+    how_to_apply: HowToApply
     notes: Text | None = None
     not_found: Text | None = None  # what no public source states (document, amount, channel, dates)
     parameters: dict[str, Parameter] = Field(default_factory=dict)

@@ -38,7 +38,7 @@ def test_eligible_when_every_criterion_is_met(ruleset) -> None:
     result = evaluate(ruleset, {**SHENZHEN_SME, "rd_expense": 3_000_000}, as_of=IN_FORCE).result("rd-grant")
     assert result.status == "eligible"
     assert [(c.id, c.status) for c in result.criteria] == [("region", "met"), ("rd-intensity", "met"), ("sme", "met")]
-    assert result.criteria[1].explanation == {"zh": "研发强度 3%，达到 3%", "en": "R&D intensity 3% meets the 3% required"}
+    assert result.criteria[1].explanation == {"zh": "研发强度3%，达到3%", "en": "R&D intensity 3% meets the 3% required"}
 
 
 def test_not_met_explains_with_the_company_figures_and_the_gap(ruleset) -> None:
@@ -139,6 +139,9 @@ title: {zh: 分档, en: banded}
 region: ["440300"]
 issuer: {zh: 测试, en: test}
 document: {title: {zh: 测试, en: test}}
+kind: claim
+for_whom: {zh: 测试, en: test, citation: {basis: source, title: test}}
+how_to_apply: {zh: 测试, en: test}
 provenance: [{paragraph: 42, quote: 扩大“苏贸贷”惠企数量和放贷规模。}]
 benefit: {kind: subsidy, summary: {zh: 测试, en: test}}
 parameters:
@@ -172,7 +175,7 @@ def test_a_criterion_no_profile_field_could_settle_is_answered_not_met_and_says_
     above_size = BANDED.replace("id: banded", "id: above-size").replace(
         "  - id: rd\n", "  - id: above-size\n    when: above_designated_size\n"
                         "    explain: {met: {zh: 是, en: \"yes\"}, not_met: {zh: 否, en: \"no\"},\n"
-                        "              unknown: {zh: \"缺少 {missing}\", en: \"missing {missing}\"}}\n  - id: rd\n")
+                        "              unknown: {zh: \"缺少{missing}\", en: \"missing {missing}\"}}\n  - id: rd\n")
     ruleset = build_ruleset({"above-size.yaml": above_size})
     profile = Profile.model_validate({"region_code": "440305", "industry_code": "J6635", "employees": 1266,
                                       "annual_revenue": 600_000_000, "main_business_revenue": 492_000_000})

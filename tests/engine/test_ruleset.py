@@ -20,6 +20,9 @@ GOOD = dedent("""\
     region: ["320000"]
     issuer: {zh: 江苏省, en: Jiangsu}
     document: {title: {zh: 11条措施, en: 11 measures}}
+    kind: claim
+    for_whom: {zh: 测试, en: test, citation: {basis: source, title: test}}
+    how_to_apply: {zh: 测试, en: test}
     provenance:
       - paragraph: 42
         quote: 扩大“苏贸贷”惠企数量和放贷规模。
@@ -37,9 +40,9 @@ GOOD = dedent("""\
       - id: exporter
         when: export_share >= min_export_share
         explain:
-          met: {zh: "出口占比 {export_share}", en: "export share {export_share}"}
-          not_met: {zh: "出口占比 {export_share} 低于 {min_export_share}", en: "export share {export_share} below {min_export_share}"}
-          unknown: {zh: "缺少 {missing}", en: "missing {missing}"}
+          met: {zh: "出口占比{export_share}", en: "export share {export_share}"}
+          not_met: {zh: "出口占比{export_share}低于{min_export_share}", en: "export share {export_share} below {min_export_share}"}
+          unknown: {zh: "缺少{missing}", en: "missing {missing}"}
     """)
 
 
@@ -63,7 +66,7 @@ def test_explanations_are_compiled_with_the_parameters_written_in() -> None:
     rule = compile_text(GOOD)
     not_met = rule.criteria[0].explain["not_met"]
     assert not_met["zh"].names == ("export_share",)
-    assert not_met["zh"].render({"export_share": "5%"}) == "出口占比 5% 低于 10%"
+    assert not_met["zh"].render({"export_share": "5%"}) == "出口占比5%低于10%"
     assert not_met["en"].render({"export_share": "5%"}) == "export share 5% below 10%"
     assert rule.scope_names == {"zh": "江苏省", "en": "Jiangsu"}
 
@@ -78,19 +81,22 @@ def test_a_brace_that_is_no_placeholder_is_kept_as_written() -> None:
 @pytest.mark.parametrize(
     ("change", "expected"),
     [
-        (("  - id: exporter\n", "  - id: exporter\n    wen: x\n"), "rules/demo-rule.yaml:21: criteria.0.wen: Extra inputs are not permitted"),
-        (("export_share >= min_export_share", "export_shar >= min_export_share"), "rules/demo-rule.yaml:21: criterion 'exporter': unknown fact or parameter 'export_shar'"),
-        (("export_share >= min_export_share", "export_share >= 0.1"), "rules/demo-rule.yaml:21: criterion 'exporter': bare number 0.1"),
+        (("  - id: exporter\n", "  - id: exporter\n    wen: x\n"), "rules/demo-rule.yaml:24: criteria.0.wen: Extra inputs are not permitted"),
+        (("export_share >= min_export_share", "export_shar >= min_export_share"), "rules/demo-rule.yaml:24: criterion 'exporter': unknown fact or parameter 'export_shar'"),
+        (("export_share >= min_export_share", "export_share >= 0.1"), "rules/demo-rule.yaml:24: criterion 'exporter': bare number 0.1"),
         (("export_share >= min_export_share", "employees >= min_export_share"), "type mismatch: employees is in persons, min_export_share is in ratio"),
         (('region: ["320000"]', 'region: ["329999"]'), "rules/demo-rule.yaml:3: 329999 is not a GB/T 2260 region code"),
-        (("kind: loan", "kind: gift"), "rules/demo-rule.yaml:10: benefit.kind: Input should be"),
+        (("kind: loan", "kind: gift"), "rules/demo-rule.yaml:13: benefit.kind: Input should be"),
         (("value: 0.1", "value: 10"), "a ratio is between 0 and 1"),
-        (("paragraph: 42", "paragraph: 41"), "rules/demo-rule.yaml:8: quote begins in paragraph 42 of source-article.txt, not 41"),
+        (("paragraph: 42", "paragraph: 41"), "rules/demo-rule.yaml:11: quote begins in paragraph 42 of source-article.txt, not 41"),
         (("惠企数量", "惠民数量"), "quote is not verbatim in source-article.txt"),
         (("id: demo-rule", "id: other-rule"), "rules/demo-rule.yaml:1: id 'other-rule' does not match the file name"),
-        (('"出口占比 {export_share}"', '"出口占比 {export_sahre}"'), "{export_sahre} in the met text (zh) names no fact or parameter"),
+        (('"出口占比{export_share}"', '"出口占比{export_sahre}"'), "{export_sahre} in the met text (zh) names no fact or parameter"),
         (("title: {zh: 示例, en: Demo}", "title: {zh: 示例, en: Demo}\ntitle: {zh: 重复, en: dup}"), "rules/demo-rule.yaml:3: invalid YAML: duplicate key 'title' (first at line 2)"),
         (("  kind: loan", "  kind: loan\n   bad: indent"), "invalid YAML"),
+        (('"出口占比{export_share}"', '"出口占比 {export_share}"'), "a space beside Chinese text"),
+        (("title: {zh: 示例, en: Demo}", "title: {zh: '示例\"贷款\"', en: Demo}"), "ASCII quotes in Chinese text"),
+        (("title: {zh: 示例, en: Demo}", "title: {zh: 示例, en: Demo（loan）}"), "full-width '（' in English text"),
     ],
 )
 def test_a_bad_file_is_rejected_with_file_line_and_reason(change: tuple[str, str], expected: str) -> None:

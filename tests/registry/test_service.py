@@ -116,6 +116,9 @@ title: {zh: 年限, en: age}
 region: ["440300"]
 issuer: {zh: 测试, en: test}
 document: {title: {zh: 测试, en: test}}
+kind: claim
+for_whom: {zh: 测试, en: test, citation: {basis: source, title: test}}
+how_to_apply: {zh: 测试, en: test}
 provenance: [{paragraph: 42, quote: 扩大“苏贸贷”惠企数量和放贷规模。}]
 benefit: {kind: service, summary: {zh: 测试, en: test}}
 parameters:
