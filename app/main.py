@@ -7,6 +7,7 @@ import logging
 import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request
@@ -20,13 +21,14 @@ from starlette.responses import Response
 from app import heap, problems
 from app.clients.ratelimit import SlidingWindowLimiter, UnknownKeys
 from app.companies.api import router as companies_router
-from app.lookups.api import router as lookups_router
 from app.console import web as console_web
 from app.db.session import make_engine, make_session_factory
 from app.deps import get_ruleset, rate_limit, refuse_control_characters
-from app.engine import RuleSet, RuleSetError, load_ruleset
+from app.engine import Profile, RuleSet, RuleSetError, load_ruleset
 from app.errors import DatabaseUnavailableError
+from app.lookups.api import router as lookups_router
 from app.matching import admin as matching_admin
+from app.matching import service as matching_service
 from app.matching.api import match_router
 from app.matching.api import router as matching_router
 from app.matching.schemas import MatchRequest
@@ -34,7 +36,10 @@ from app.matching.service import DATABASE_UNAVAILABLE
 from app.matching.web import router as matching_web_router
 from app.matching.writer import DecisionWriter, attach_read_barrier
 from app.middleware import (
-    RequestContextMiddleware, RequestLimitsMiddleware, SecurityHeadersMiddleware, configure_logging,
+    RequestContextMiddleware,
+    RequestLimitsMiddleware,
+    SecurityHeadersMiddleware,
+    configure_logging,
 )
 from app.policies import service as policies_service
 from app.policies.api import router as policies_router
@@ -207,10 +212,41 @@ def _openapi_with_hand_read_bodies(app: FastAPI) -> Any:
             components = schema.setdefault("components", {}).setdefault("schemas", {})
             for name, definition in defs.get("$defs", {}).items():
                 components.setdefault(name, definition)
-            app.openapi_schema = _document_security(problems.document_problems(schema))
+            app.openapi_schema = _document_examples(_document_security(problems.document_problems(schema)),
+                                                    getattr(app.state, "ruleset", None))
         return app.openapi_schema
 
     return openapi
+
+
+EXAMPLE_PROFILE = {"name": "苏州示例电子有限公司", "region_code": "320506", "industry_code": "C3911",
+                   "entity_type": "enterprise", "founded_on": "2016-05-10", "employees": 80,
+                   "annual_revenue": 30000000, "export_revenue": 12000000, "activities": ["manufacturing_export"]}
+
+
+def _document_examples(document: dict[str, Any], ruleset: RuleSet | None) -> dict[str, Any]:
+    """Request and response examples of POST /v1/match, the response decided by the rules being served
+    (two results and one question shown), so the documented answer is the one a partner gets."""
+    operation = document.get("paths", {}).get("/v1/match", {}).get("post")
+    if operation is None:
+        return document
+    requests = {
+        "full": {"summary": "A Suzhou exporter, every policy in force, both languages",
+                 "value": {"profile": EXAMPLE_PROFILE, "as_of": "2025-06-30"}},
+        "local": {"summary": "Only the measures of the company's region, in Chinese",
+                  "value": {"profile": EXAMPLE_PROFILE, "scope": "local", "lang": "zh"}},
+        "coarse": {"summary": "Known only by its province: region-limited measures ask for the district",
+                   "value": {"profile": {"region_code": "320000"}, "scope": "local"}},
+    }
+    operation["requestBody"]["content"]["application/json"]["examples"] = requests
+    if ruleset is not None:
+        answer, _ = matching_service.decide(ruleset, Profile.model_validate(EXAMPLE_PROFILE),
+                                            as_of=date(2025, 6, 30), scope="local")
+        answer = {"decision_id": "5f0c6b1e-8a3d-4c2e-9b7a-1d2e3f4a5b6c", **answer,
+                  "results": answer["results"][:2], "questions": answer["questions"][:1]}
+        content = operation["responses"]["200"].setdefault("content", {}).setdefault("application/json", {})
+        content["example"] = answer
+    return document
 
 
 SECURITY_SCHEMES = {

@@ -377,3 +377,14 @@ def test_every_question_says_how_to_ask_it(client) -> None:
             assert question["input"]["options"] and all(set(o["label"]) == {"zh", "en"} for o in question["input"]["options"])
         if question["input"]["type"] in ("integer", "number"):
             assert question["input"]["unit"] in ("persons", "count", "yuan")
+
+
+def test_the_openapi_document_shows_match_examples_decided_by_the_served_rules(client, app) -> None:
+    operation = client.get("/openapi.json").json()["paths"]["/v1/match"]["post"]
+    examples = operation["requestBody"]["content"]["application/json"]["examples"]
+    assert {"full", "local", "coarse"} <= examples.keys()
+    for example in examples.values():  # each is a valid request
+        assert client.post("/v1/match", json=example["value"]).status_code == 200
+    answer = operation["responses"]["200"]["content"]["application/json"]["example"]
+    assert answer["ruleset"]["version"] == app.state.ruleset.version
+    assert answer["results"] and {"kind", "benefit", "how_to_apply", "validity", "document"} <= answer["results"][0].keys()
