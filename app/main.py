@@ -212,8 +212,8 @@ def _openapi_with_hand_read_bodies(app: FastAPI) -> Any:
             components = schema.setdefault("components", {}).setdefault("schemas", {})
             for name, definition in defs.get("$defs", {}).items():
                 components.setdefault(name, definition)
-            app.openapi_schema = _document_examples(_document_security(problems.document_problems(schema)),
-                                                    getattr(app.state, "ruleset", None))
+            ruleset = getattr(app.state, "ruleset", None) or load_ruleset(app.state.settings.rules_dir)
+            app.openapi_schema = _document_examples(_document_security(problems.document_problems(schema)), ruleset)
         return app.openapi_schema
 
     return openapi
@@ -224,7 +224,7 @@ EXAMPLE_PROFILE = {"name": "苏州示例电子有限公司", "region_code": "320
                    "annual_revenue": 30000000, "export_revenue": 12000000, "activities": ["manufacturing_export"]}
 
 
-def _document_examples(document: dict[str, Any], ruleset: RuleSet | None) -> dict[str, Any]:
+def _document_examples(document: dict[str, Any], ruleset: RuleSet) -> dict[str, Any]:
     """Request and response examples of POST /v1/match, the response decided by the rules being served
     (two results and one question shown), so the documented answer is the one a partner gets."""
     operation = document.get("paths", {}).get("/v1/match", {}).get("post")
@@ -239,13 +239,12 @@ def _document_examples(document: dict[str, Any], ruleset: RuleSet | None) -> dic
                    "value": {"profile": {"region_code": "320000"}, "scope": "local"}},
     }
     operation["requestBody"]["content"]["application/json"]["examples"] = requests
-    if ruleset is not None:
-        answer, _ = matching_service.decide(ruleset, Profile.model_validate(EXAMPLE_PROFILE),
-                                            as_of=date(2025, 6, 30), scope="local")
-        answer = {"decision_id": "5f0c6b1e-8a3d-4c2e-9b7a-1d2e3f4a5b6c", **answer,
-                  "results": answer["results"][:2], "questions": answer["questions"][:1]}
-        content = operation["responses"]["200"].setdefault("content", {}).setdefault("application/json", {})
-        content["example"] = answer
+    answer, _ = matching_service.decide(ruleset, Profile.model_validate(EXAMPLE_PROFILE),
+                                        as_of=date(2025, 6, 30), scope="local")
+    answer = {"decision_id": "5f0c6b1e-8a3d-4c2e-9b7a-1d2e3f4a5b6c", **answer,
+              "results": answer["results"][:2], "questions": answer["questions"][:1]}
+    content = operation["responses"]["200"].setdefault("content", {}).setdefault("application/json", {})
+    content["example"] = answer
     return document
 
 

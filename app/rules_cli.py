@@ -55,8 +55,7 @@ def check(rules_dir: Path, only: list[Path]) -> int:
     failures = examples = 0
     for rule in rules:
         outcomes = run_examples(ruleset, rule)
-        problems = [f"example {o.index + 1} ({getattr(o.example.name, 'en', o.example.name)}): {p}"
-                    for o in outcomes for p in o.problems]
+        problems = [f"example {o.index + 1} ({o.example.name.en}): {p}" for o in outcomes for p in o.problems]
         problems += coverage_problems(rule)
         examples += len(outcomes)
         mark = "ok " if not problems else "FAIL"

@@ -172,7 +172,7 @@ class Criterion(_Frozen):
 
 
 class Example(_Frozen):
-    name: Text | str  # {zh, en}; a plain string only while the catalogue is being converted
+    name: Text
     as_of: date
     profile: dict[str, Any]
     expect: Literal[STATUSES]  # type: ignore[valid-type]

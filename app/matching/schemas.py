@@ -23,8 +23,10 @@ class MatchRequest(BaseModel):
 
 
 class LocalizedText(BaseModel):
-    zh: str
-    en: str
+    """A text in Chinese and English; with `lang=zh` or `lang=en` the answer carries that one only."""
+
+    zh: str | None = None
+    en: str | None = None
 
 
 class CriterionResult(BaseModel):
@@ -53,8 +55,8 @@ class BenefitOut(BaseModel):
 
 
 class HowToApplyOut(BaseModel):
-    zh: str
-    en: str
+    zh: str | None = None
+    en: str | None = None
     department: LocalizedText | None
     url: str | None
 

@@ -399,7 +399,7 @@ def form_page(request: Request, ruleset: RuleSetDep) -> Response:
     entered = read_entered(request.query_params)
     if entered.get("industry_code"):
         _, entered.industry_candidates = ruleset.tables.resolve_industry(entered.get("industry_code"))
-    context = _form_context(entered, ruleset.tables, lang)
+    context = {**_form_context(entered, ruleset.tables, lang), "coverage": coverage(ruleset, lang)}
     context["lang_links"] = lang_links("/", entered.query())
     return render(request, "form/index.html", context, lang=lang)
 
@@ -413,7 +413,7 @@ def _answer(request: Request, data: Mapping[str, Any], session: SessionDep, rule
         entered.errors["founded_on"] = {"zh": "成立日期不能晚于今天。", "en": "The founding date cannot be after today."}
         profile = None
     if profile is None:
-        context = _form_context(entered, ruleset.tables, lang)
+        context = {**_form_context(entered, ruleset.tables, lang), "coverage": coverage(ruleset, lang)}
         context["lang_links"] = lang_links("/", entered.query())
         return render(request, "form/index.html", context, status_code=422, lang=lang)
     answer, rule_versions = service.decide(ruleset, profile, as_of=today)
@@ -427,8 +427,11 @@ def _answer(request: Request, data: Mapping[str, Any], session: SessionDep, rule
 def _show_answer(request: Request, ruleset: RuleSet, lang: str, *, entered: Entered, profile: Profile,
                  answer: dict[str, Any], decision_id: Any, query: list[tuple[str, str]], stored: bool) -> Response:
     """The answer page: what the firm can act on now, what one more answer would unlock, the rest."""
+    # A region given only to the province or city is asked one level down first, in place: it is the
+    # question that decides whether the region-limited measures apply at all.
+    ranked = sorted(answer["questions"], key=lambda q: q["field"] != "region_code")
     questions = [{**q, "bears_on": sum(q["field"] in r["missing_fields"] for r in answer["results"])}
-                 for q in answer["questions"][:QUESTIONS_ASKED]]
+                 for q in ranked[:QUESTIONS_ASKED]]
     asked = {q["field"] for q in questions}
     context = {
         **_form_context(entered, ruleset.tables, lang),
