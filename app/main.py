@@ -10,6 +10,8 @@ from contextlib import asynccontextmanager
 from datetime import date
 from typing import Any
 
+import anyio
+import anyio.to_thread
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.openapi.utils import get_openapi
 from fastapi.staticfiles import StaticFiles
@@ -31,6 +33,7 @@ from app.matching import admin as matching_admin
 from app.matching import service as matching_service
 from app.matching.api import match_router
 from app.matching.api import router as matching_router
+from app.matching.journal import DecisionJournal
 from app.matching.schemas import MatchRequest
 from app.matching.service import DATABASE_UNAVAILABLE
 from app.matching.web import router as matching_web_router
@@ -78,6 +81,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         raise StartupError(f"Refusing to start: {mismatch}.")
     engine = make_engine(settings.database_url, connect_timeout=settings.db_connect_timeout_seconds,
                          statement_timeout_ms=settings.db_statement_timeout_ms,
+                         lock_timeout_ms=settings.db_lock_timeout_ms, wait_timeout=settings.db_wait_timeout_seconds,
                          pool_timeout=settings.db_pool_timeout_seconds)
     factory = make_session_factory(engine)
 
@@ -102,7 +106,14 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.session_factory = factory
     writer = DecisionWriter(engine, queue_size=settings.decision_queue_size, batch_size=settings.decision_batch_size,
                             put_timeout=settings.decision_queue_wait_seconds,
-                            flush_timeout=settings.decision_flush_timeout_seconds)
+                            flush_timeout=settings.decision_flush_timeout_seconds,
+                            journal=DecisionJournal(settings.decision_journal),
+                            turn_timeout=settings.db_wait_timeout_seconds)
+    try:
+        await run_in_threadpool(writer.replay_journal)
+    except DATABASE_UNAVAILABLE as exc:  # kept whole for the next start
+        log.error("decision journal not replayed", extra={"fields": {
+            "message": "decision journal not replayed", "error": type(exc).__name__}})
     attach_read_barrier(factory, writer)
     writer.start()
     app.state.decision_writer = writer
@@ -119,8 +130,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if sighup:
             asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
         # uvicorn runs this after the last in-flight request (on SIGTERM too): every queued decision is
-        # written before the process exits.
-        await run_in_threadpool(writer.close)
+        # written, or journalled, before the process exits. Called on the loop's own thread, as there is
+        # nothing left to serve: the thread pool may be full of requests stuck on a frozen database.
+        writer.close()
         engine.dispose()
         heap.thaw()
 
@@ -187,7 +199,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 conn.execute(text("SELECT 1"))
 
         try:
-            await run_in_threadpool(ping)
+            # A stuck database must not hold the probe: answer after the connect timeout, leaving the
+            # ping to its own bound (the connection's wait timeout) in its thread.
+            with anyio.fail_after(request.app.state.settings.db_connect_timeout_seconds):
+                await anyio.to_thread.run_sync(ping, abandon_on_cancel=True)
         except Exception as exc:  # noqa: BLE001  (any failure means not ready)
             body = problems.problem_body(status=503, title="Service Unavailable", instance=request.url.path,
                                          detail=f"The database is not reachable ({type(exc).__name__}).")

@@ -43,12 +43,20 @@ class Settings(BaseSettings):
     decision_queue_size: int = Field(default=1_000, gt=0)  # a row is ~25 KB: the queue holds at most ~25 MB
     decision_batch_size: int = Field(default=500, gt=0)
     decision_queue_wait_seconds: float = Field(default=0.1, ge=0)
-    # At shutdown, how long the writer keeps trying to flush (say, while the database is down).
-    decision_flush_timeout_seconds: float = Field(default=30.0, gt=0)
+    # At shutdown, how long the writer keeps trying to write what is queued (say, while the database is
+    # down or stuck); what is left then goes to the journal, written to the database at the next start.
+    # With uvicorn's --timeout-graceful-shutdown 3 (make run, the image), SIGTERM to exit stays within a
+    # container's default stop grace of 10 s.
+    decision_flush_timeout_seconds: float = Field(default=4.0, gt=0)
+    decision_journal: Path = Path("var/decisions.journal")
     # A database that is down or stuck answers 503 with Retry-After quickly instead of hanging: the
-    # connection attempt, each statement, and the wait for a pooled connection are bounded.
+    # connection attempt, each statement, each lock, the wait for a pooled connection, and any wait for
+    # the server on an open connection (a frozen server never enforces its statement timeout) are
+    # bounded; /readyz waits at most the connect timeout.
     db_connect_timeout_seconds: int = Field(default=3, gt=0)
     db_statement_timeout_ms: int = Field(default=10_000, ge=0)
+    db_lock_timeout_ms: int = Field(default=5_000, ge=0)
+    db_wait_timeout_seconds: float = Field(default=12.0, gt=0)
     db_pool_timeout_seconds: float = Field(default=5.0, gt=0)
     db_retry_after_seconds: int = Field(default=5, gt=0)
 

@@ -29,8 +29,9 @@ def uvicorn_process(
     """Serve `target` ("module:attribute"; app.main:create_app as a factory) until the block ends; yield the
     process and its base URL once `ready_path` answers 200. Output goes to `log`."""
     port = free_port()
+    # As `make run` starts it: at most 3 s for requests in flight at SIGTERM (README, Operations).
     command = [sys.executable, "-m", "uvicorn", target, "--host", "127.0.0.1", "--port", str(port),
-               "--no-access-log", *extra_args]
+               "--no-access-log", "--no-proxy-headers", "--timeout-graceful-shutdown", "3", *extra_args]
     if target == "app.main:create_app":
         command.append("--factory")
     if workers > 1:

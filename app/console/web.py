@@ -308,11 +308,17 @@ def _examples(ruleset: RuleSet, policy_id: str) -> list[Any]:
 # ---------------------------------------------------------------------------------------------------
 
 
+# Searched dates become instants in China's time zone and a day past the end: the calendar's first
+# and last days would overflow (a 500), and no decision was made outside these years.
+FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(9998, 12, 31)
+
+
 def _parse_date(value: str) -> date | None:
     try:
-        return date.fromisoformat(value.strip()) if value.strip() else None
+        parsed = date.fromisoformat(value.strip()) if value.strip() else None
     except ValueError:
         return None
+    return parsed if parsed is None or FIRST_DAY <= parsed <= LAST_DAY else None
 
 
 @router.get("/decisions")

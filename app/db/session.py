@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import psycopg
+from psycopg.connection import _WAIT_INTERVAL
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
@@ -28,23 +30,57 @@ def json_serializer(value: Any) -> str:
         return json.dumps(value)
 
 
+class BoundedConnection(psycopg.Connection[Any]):
+    """A psycopg connection none of whose waits for the server (a statement, a fetch, a commit, the
+    pool's ping) lasts longer than `wait_timeout` seconds. A server that stops answering without
+    closing the connection (a frozen process, a network path that stalls) is never noticed by the
+    server-side statement timeout, nor by TCP keepalives or tcp_user_timeout, as the kernel at the
+    other end still acknowledges: only a deadline on our side bounds the wait. When it passes, the
+    connection is closed (the pool drops it) and OperationalError raised: a 503, as for a server down."""
+
+    wait_timeout: float | None = None
+
+    def wait(self, gen: Any, interval: float = _WAIT_INTERVAL, timeout: float | None = None) -> Any:
+        try:
+            return super().wait(gen, interval, self.wait_timeout if timeout is None else timeout)
+        except psycopg.errors._WaitTimeout:
+            self.close()
+            raise psycopg.OperationalError(
+                f"the database did not answer within {self.wait_timeout} s; connection closed") from None
+
+
 def make_engine(url: str, *, connect_timeout: int = 10, statement_timeout_ms: int | None = None,
-                pool_timeout: float | None = None, **kwargs: Any) -> Engine:
+                pool_timeout: float | None = None, lock_timeout_ms: int | None = None,
+                wait_timeout: float | None = None, **kwargs: Any) -> Engine:
     """Create an engine for `url`; for an SQLite file, create its directory first.
 
-    On PostgreSQL a connection attempt gives up after `connect_timeout` seconds, and with
-    `statement_timeout_ms` every statement after that long; dead pooled connections are replaced
-    (pool_pre_ping), so the service recovers by itself once the server is back."""
+    Every wait on the database is bounded. On PostgreSQL: a connection attempt by `connect_timeout`
+    seconds, a statement by `statement_timeout_ms` and a lock by `lock_timeout_ms` (on the server),
+    and any wait for the server by `wait_timeout` seconds (on our side, see BoundedConnection), with
+    TCP keepalives for a peer that vanished; dead pooled connections are replaced (pool_pre_ping), so
+    the service recovers by itself once the server is back. On SQLite, the wait for another writer's
+    lock by `wait_timeout` (30 s when not given)."""
     parsed = make_url(url)
     kwargs.setdefault("json_serializer", json_serializer)
     kwargs.setdefault("json_deserializer", orjson.loads)
     if pool_timeout is not None:
         kwargs.setdefault("pool_timeout", pool_timeout)
     if parsed.get_backend_name() != "sqlite":
-        connect_args: dict[str, Any] = {"connect_timeout": connect_timeout}
-        if statement_timeout_ms:
-            connect_args["options"] = f"-c statement_timeout={statement_timeout_ms}"
+        connect_args: dict[str, Any] = {"connect_timeout": connect_timeout, "keepalives": 1,
+                                        "keepalives_idle": 5, "keepalives_interval": 2, "keepalives_count": 3}
+        options = [f"-c statement_timeout={statement_timeout_ms}"] if statement_timeout_ms else []
+        options += [f"-c lock_timeout={lock_timeout_ms}"] if lock_timeout_ms else []
+        if options:
+            connect_args["options"] = " ".join(options)
+        if wait_timeout:
+            connect_args["tcp_user_timeout"] = int(wait_timeout * 1000)
         engine = create_engine(url, pool_pre_ping=True, connect_args=connect_args, **kwargs)
+        if wait_timeout:
+            bounded = type("BoundedConnection", (BoundedConnection,), {"wait_timeout": wait_timeout})
+
+            @event.listens_for(engine, "do_connect")
+            def _bounded_connect(dialect: Any, conn_rec: Any, cargs: Any, cparams: Any) -> Any:
+                return bounded.connect(*cargs, **cparams)
 
         @event.listens_for(engine, "connect")
         def _connect_pg(dbapi_conn: Any, _record: Any) -> None:
@@ -61,7 +97,7 @@ def make_engine(url: str, *, connect_timeout: int = 10, statement_timeout_ms: in
         return engine
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, **kwargs)
+    engine = create_engine(url, connect_args={"timeout": wait_timeout or 30, "check_same_thread": False}, **kwargs)
 
     @event.listens_for(engine, "connect")
     def _connect(dbapi_conn: Any, _record: Any) -> None:

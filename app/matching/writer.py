@@ -9,7 +9,11 @@ dropped:
   False so new requests are refused with 503 rather than answered with a decision that cannot be
   logged; inserts are idempotent by id, so a batch whose commit was lost in transit may be retried;
 - `close()` (the lifespan's exit, so also on SIGTERM through uvicorn's graceful shutdown) drains the
-  queue and writes everything before the process exits.
+  queue and writes everything it can within the flush timeout; what the database did not take by then
+  (down, or stuck) goes to the journal (app/matching/journal.py), written to the database at the next
+  start (`replay_journal`);
+- a row the database refuses for any other reason (none is known: inputs are validated so that every
+  answer can be stored) goes to a file beside the journal (`.refused`) for an operator, never dropped.
 Readers see their own process's decisions at once: `attach_read_barrier` makes any ORM statement on
 the decision table wait for the rows queued before it (a few milliseconds under load). Another worker
 process may not see a decision in the milliseconds before its batch commits.
@@ -31,11 +35,12 @@ from typing import Any
 from sqlalchemy import Engine, event
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker
 from sqlalchemy.sql.util import find_tables
 
 from app.db.models import Decision
+from app.matching.journal import DecisionJournal
 from app.matching.service import DATABASE_UNAVAILABLE as UNAVAILABLE
 
 log = logging.getLogger("huiqi.decisions")
@@ -48,8 +53,12 @@ class DecisionWriter:
     """A bounded queue of decision rows (dicts of the `decision` table's columns) and its writer thread."""
 
     def __init__(self, engine: Engine, *, queue_size: int = 1_000, batch_size: int = 500,
-                 put_timeout: float = 0.1, flush_timeout: float = 30.0) -> None:
+                 put_timeout: float = 0.1, flush_timeout: float = 4.0, journal: DecisionJournal | None = None,
+                 turn_timeout: float = 30.0) -> None:
         self.engine = engine
+        self.journal = journal
+        self.refused = DecisionJournal(journal.path.with_name(journal.path.name + ".refused")) if journal else None
+        self.turn_timeout = turn_timeout
         self.batch_size = batch_size
         self.put_timeout = put_timeout
         self.flush_timeout = flush_timeout
@@ -63,6 +72,7 @@ class DecisionWriter:
         self.available = True  # False while the database refuses the batch in hand
         self.written = 0
         self.written_directly = 0
+        self.journaled = 0
         self.lost = 0
         insert = {"postgresql": pg_insert, "sqlite": sqlite_insert}.get(engine.dialect.name)
         # Idempotent by id: a batch whose commit succeeded but whose answer was lost is retried safely.
@@ -84,7 +94,15 @@ class DecisionWriter:
             return
         descriptor = os.open(self._turn_file, os.O_CREAT | os.O_RDWR, 0o600)
         try:
-            fcntl.flock(descriptor, fcntl.LOCK_EX)
+            deadline = time.monotonic() + self.turn_timeout  # a stuck process must not hold us for ever
+            while True:
+                try:
+                    fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() > deadline:
+                        raise OperationalError("writer turn", None, TimeoutError(self._turn_file)) from None
+                    time.sleep(0.005)
             yield
         finally:
             os.close(descriptor)  # releases the lock
@@ -140,19 +158,48 @@ class DecisionWriter:
         return True
 
     def close(self, timeout: float | None = None) -> None:
-        """Write everything queued, then stop the thread. Gives up after `timeout` (the database is down):
-        what is still queued then is logged as lost, with its ids."""
+        """Write everything queued, then stop the thread. After `timeout` (the database is down, or
+        stuck), whatever is not written yet goes to the journal; without one, it is logged as lost."""
         timeout = self.flush_timeout if timeout is None else timeout
         if not self._thread.is_alive():
             return
-        self._closing_deadline = time.monotonic() + timeout
+        deadline = self._closing_deadline = time.monotonic() + timeout
         with self._lock:
             queued = self._enqueued - self._done
-        self._queue.put(_STOP)  # the thread is draining: room appears
-        self._thread.join(timeout + 5)
+        try:
+            self._queue.put(_STOP, timeout=timeout)  # the thread is draining: room appears, unless it is stuck
+        except queue.Full:
+            pass
+        self._thread.join(max(0.0, deadline - time.monotonic()))
+        with self._lock:
+            left = list(self._pending.values())  # queued, or in a batch the database has not taken
+        if left and self.journal is not None:
+            self.journaled += self.journal.append(left)
+        elif left:
+            self.lost += len(left)
         log.info("decision writer stopped", extra={"fields": {
             "message": "decision writer stopped", "queued_at_close": queued, "written": self.written,
-            "written_directly": self.written_directly, "lost": self.lost}})
+            "written_directly": self.written_directly, "journaled": self.journaled, "lost": self.lost}})
+
+    def replay_journal(self) -> int:
+        """At start-up, before the thread starts: write the journalled decisions (idempotent by id), then
+        empty the journal. Raises if the database is unavailable (the journal is kept)."""
+        if self.journal is None:
+            return 0
+        replayed = self.journal.replay(self._write_now)
+        if replayed:
+            log.warning("decision journal replayed", extra={"fields": {
+                "message": "decision journal replayed", "decisions": replayed, "path": str(self.journal.path)}})
+        return replayed
+
+    def _write_now(self, rows: list[dict[str, Any]]) -> None:
+        try:
+            with self._turn(), self.engine.begin() as conn:
+                conn.execute(self._statement, rows)
+        except UNAVAILABLE:
+            raise
+        except DBAPIError:
+            self._write_one_by_one(rows)
 
     # -- the thread --------------------------------------------------------------------------------
 
@@ -193,9 +240,7 @@ class DecisionWriter:
                         "error": type(exc).__name__, "queued": self._queue.qsize() + len(batch)}})
                 self.available = False
                 if self._closing_deadline is not None and time.monotonic() > self._closing_deadline:
-                    self._give_up(batch)
-                    written = 0
-                    break
+                    return  # the batch stays pending: close() journals it
                 time.sleep(delay)
                 delay = min(delay * 2, 1.0)
             except DBAPIError:
@@ -235,9 +280,12 @@ class DecisionWriter:
         return written
 
     def _give_up(self, rows: list[dict[str, Any]]) -> None:
-        self.lost += len(rows)
-        log.error("decision log: decisions not written", extra={"fields": {
-            "message": "decision log: decisions not written", "count": len(rows),
+        """Rows the database refused for a reason other than being unavailable: kept for an operator."""
+        kept = self.refused.append(rows) if self.refused is not None else 0
+        self.lost += len(rows) - kept
+        log.error("decision log: decisions refused by the database", extra={"fields": {
+            "message": "decision log: decisions refused by the database", "count": len(rows),
+            "kept_in": str(self.refused.path) if kept else None,
             "decision_ids": [str(row["id"]) for row in rows]}})
 
 

@@ -8,6 +8,8 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import quote
 
+import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -15,6 +17,7 @@ from hypothesis import strategies as st
 from app.engine import load_ruleset
 from app.matching.web import FORM_FIELDS, MULTI, Entered, parse_entered, read_entered
 from tests.conftest import ROOT
+from tests.hostile.conftest import form_token
 
 TABLES = load_ruleset(ROOT / "rules").tables
 # Anything a browser can send in a field: every code point but surrogates (not UTF-8), numbers as
@@ -23,6 +26,7 @@ TEXT = st.one_of(
     st.text(st.characters(exclude_categories=["Cs"]), max_size=60),
     st.from_regex(r"\A[-+]?[0-9０-９,.，\s]{0,40}([eE][-+]?[0-9]{1,12})?\Z"),
     st.sampled_from(["", "440305", "320000", "C3911", "1e999999999", "9" * 5000, "NaN", "-0", "2024-02-30",
+                     "0001-01-01", "9999-12-31", "1900-01-01", "2024-06-30",
                      "high_tech", "none", "\x00", "Infinity", "1_000"]),
 )
 FIELDS = [*FORM_FIELDS, "province", "city", "county", "industry_pick"]
@@ -83,13 +87,26 @@ def test_every_console_form_answers_a_page_or_a_4xx(client: TestClient, signed_i
     assert response.status_code < 500, (method, path, response.status_code)
 
 
+@pytest.fixture(scope="module")
+def guesser(app: FastAPI, _running: TestClient) -> TestClient:
+    """A client of its own address: its failed sign-ins must not pause the shared client's address."""
+    return TestClient(app, client=("198.18.0.1", 50000))
+
+
 @given(st.text(st.characters(exclude_categories=["Cs"]), max_size=80),
        st.text(st.characters(exclude_categories=["Cs"]), max_size=80))
 @settings(SETTINGS, max_examples=40, deadline=None)
-def test_sign_in_answers_a_page_or_a_4xx(client: TestClient, username: str, password: str) -> None:
-    page = client.get("/console/sign-in")
-    from tests.hostile.conftest import form_token
-
-    response = client.post("/console/sign-in", data={"username": username, "password": password,
-                                                     "csrf_token": form_token(page.text)}, follow_redirects=False)
+def test_sign_in_answers_a_page_or_a_4xx(guesser: TestClient, username: str, password: str) -> None:
+    page = guesser.get("/console/sign-in")
+    response = guesser.post("/console/sign-in", data={"username": username, "password": password,
+                                                      "csrf_token": form_token(page.text)}, follow_redirects=False)
     assert response.status_code in (303, 401, 422, 429), response.status_code
+
+
+def test_console_search_dates_at_the_ends_of_the_calendar(client: TestClient, signed_in: str) -> None:
+    """Found by hand after the fuzzing above: 9999-12-31 plus a day, and 0001-01-01 in UTC, overflowed."""
+    for field in ("date_from", "date_to"):
+        for value in ("0001-01-01", "9999-12-31"):
+            response = client.get("/console/decisions", params={field: value})
+            assert response.status_code == 200, (field, value, response.status_code)
+            assert "应为 年-月-日" in response.text or "should be YYYY-MM-DD" in response.text

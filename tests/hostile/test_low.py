@@ -117,13 +117,17 @@ def test_the_openapi_document_declares_how_keys_are_sent(client: TestClient, api
     assert document["paths"]["/v1/match"]["post"]["security"] == [{}, *keyed]
 
 
-def test_readyz_503_carries_retry_after(client: TestClient, app: FastAPI, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_readyz_503_carries_retry_after(client: TestClient, app: FastAPI) -> None:
     class Down:
         def connect(self) -> Any:
             raise ConnectionError("down")
 
-    monkeypatch.setattr(app.state, "db_engine", Down())
-    response = client.get("/readyz")
+    # Not monkeypatch: undoing it deletes an attribute of Starlette's State instead of restoring it.
+    engine, app.state.db_engine = app.state.db_engine, Down()
+    try:
+        response = client.get("/readyz")
+    finally:
+        app.state.db_engine = engine
     assert_problem(response, 503)
     assert response.headers["retry-after"] == str(app.state.settings.db_retry_after_seconds)
 

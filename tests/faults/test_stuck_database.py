@@ -1,0 +1,123 @@
+"""SIGTERM while PostgreSQL is down, and while it is stuck (its processes stopped with SIGSTOP: the
+kernel still accepts and acknowledges, nothing answers), on a throwaway cluster: the process exits
+within a container's 10 s stop grace, the decisions the database did not take go to the journal, and
+the next start writes them. Every decision answered 200 is in the table at the end. While the
+database is stuck, /readyz answers 503 within the connect timeout and no request hangs.
+
+Each test prints its figures: answered, written before exit, journalled, and found afterwards."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+from tests.databases import migrate
+from tests.faults.conftest import Load, Server, decision_ids, serve
+from tests.faults.test_postgres_outage import Cluster, cluster  # noqa: F401  (the fixture)
+from tests.faults.test_shutdown import match
+
+STOP_GRACE = 10  # seconds: Docker's and Kubernetes' default between SIGTERM and SIGKILL
+
+
+def cluster_pids(data: Path) -> list[int]:
+    postmaster = int((data / "postmaster.pid").read_text().split()[0])
+    children = []
+    for task in Path(f"/proc/{postmaster}/task").iterdir():
+        children += [int(pid) for pid in (task / "children").read_text().split()]
+    return [postmaster, *children]
+
+
+@contextmanager
+def frozen(made: Cluster) -> Iterator[None]:
+    """Every process of the cluster stopped (SIGSTOP), then continued."""
+    pids = cluster_pids(made.data)
+    for pid in pids:
+        os.kill(pid, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        for pid in pids:
+            os.kill(pid, signal.SIGCONT)
+
+
+def stopped_line(server: Server) -> dict[str, int]:
+    return next(json.loads(line) for line in server.output().splitlines() if "decision writer stopped" in line)
+
+
+def sigterm(server: Server) -> float:
+    started = time.monotonic()
+    assert server.stop(signal.SIGTERM, timeout=60) in (0, -signal.SIGTERM), server.output()[-3000:]
+    return time.monotonic() - started
+
+
+def answered(load: Load) -> set[uuid.UUID]:
+    return {uuid.UUID(decision_id) for status, decision_id in load.outcomes if status == "200"}
+
+
+def restart_and_count(url: str, tmp_path: Path, journal: Path, decided: set[uuid.UUID]) -> int:
+    with serve(url, tmp_path, decision_journal=str(journal), log_level="INFO"):
+        time.sleep(0.5)
+    stored = decision_ids(url)
+    missing = decided - stored
+    assert not missing, f"{len(missing)} of {len(decided)} answered decisions are not stored"
+    assert not journal.exists() or journal.read_bytes() == b"", "the journal was not emptied"
+    return len(stored)
+
+
+def test_sigterm_with_the_database_stuck_loses_no_answered_decision(cluster: Cluster, tmp_path: Path) -> None:  # noqa: F811
+    url = cluster.url
+    migrate(url)
+    journal = tmp_path / "decisions.journal"
+    with serve(url, tmp_path, decision_journal=str(journal), log_level="INFO") as server:
+        with Load(server.base, match, threads=4) as load:
+            time.sleep(2)
+            with frozen(cluster):
+                time.sleep(1)
+                with httpx.Client(base_url=server.base, timeout=30) as probe:
+                    started = time.monotonic()
+                    ready = probe.get("/readyz")
+                    probe_took = time.monotonic() - started
+                time.sleep(1)
+                took = sigterm(server)
+                load.stop()
+        assert ready.status_code == 503 and ready.headers["retry-after"]
+        assert probe_took < 3 + 2, f"/readyz took {probe_took:.1f} s with the database stuck"
+        assert took < STOP_GRACE, f"SIGTERM to exit took {took:.1f} s"
+        statuses = {status for status, _ in load.outcomes}
+        assert statuses <= {"200", "503", "transport"}, statuses
+    decided = answered(load)
+    stopped = stopped_line(server)
+    assert stopped["journaled"] > 0, "nothing was pending at SIGTERM: the test proved nothing"
+    found = restart_and_count(url, tmp_path, journal, decided)
+    print(f"stuck: {len(decided)} answered; {stopped['written']} written before exit, "
+          f"{stopped['journaled']} journalled; SIGTERM to exit {took:.1f} s; /readyz {probe_took:.1f} s; "
+          f"{found} in the table after the next start, every answered one among them")
+
+
+def test_sigterm_with_the_database_down_loses_no_answered_decision(cluster: Cluster, tmp_path: Path) -> None:  # noqa: F811
+    url = cluster.url
+    migrate(url)
+    journal = tmp_path / "decisions.journal"
+    # Batches of one row keep a queue behind the answers, so some are pending when the server goes.
+    with serve(url, tmp_path, decision_journal=str(journal), decision_batch_size="1", log_level="INFO") as server:
+        with Load(server.base, match, threads=8) as load:
+            time.sleep(2)
+            cluster.stop()
+            took = sigterm(server)
+            load.stop()
+        assert took < STOP_GRACE, f"SIGTERM to exit took {took:.1f} s"
+    cluster.start()
+    decided = answered(load)
+    stopped = stopped_line(server)
+    found = restart_and_count(url, tmp_path, journal, decided)
+    print(f"down: {len(decided)} answered; {stopped['written']} written before exit, "
+          f"{stopped['journaled']} journalled; SIGTERM to exit {took:.1f} s; "
+          f"{found} in the table after the next start, every answered one among them")
