@@ -163,8 +163,8 @@ class Tables:
         return ("province", "city", "county")[min(len(self.region_ancestors.get(code, (code,))), 3) - 1]
 
     def industry_label(self, code: str, lang: str) -> str:
-        """"C3911 计算机整机制造"; in English the Chinese name of a group or class comes with the English
-        name of its division, as the table translates only sections and divisions."""
+        """"C3911 计算机整机制造" / "C3911 Manufacture of complete computers"; a code without an English
+        name (none in the table today) shows its Chinese name with its nearest English ancestor's."""
         industry = self.industries[code]
         if lang == "en" and not industry.name_en:
             return f"{code} {industry.name_zh} ({self.industry_name(code, 'en')})"

@@ -275,10 +275,11 @@ def test_a_group_named_like_its_class_is_not_an_ambiguity(client: TestClient) ->
     assert stored["industry_code"] == "G6020"
 
 
-def test_english_industry_labels_carry_the_chinese_name_and_the_division(client: TestClient) -> None:
+def test_english_industry_labels_name_every_level_down_to_the_class(client: TestClient) -> None:
     industries = client.get("/form/industries", params={"lang": "en"}).json()
     assert "C39 Manufacture of computers, communication and other electronic equipment" in industries
-    assert any(label.startswith("C3911 计算机整机制造 (") for label in industries)
+    assert "C3911 Manufacture of complete computers" in industries
+    assert not any(re.search(r"[\u4e00-\u9fff]", label) for label in industries)  # no Chinese left in English
 
 
 def test_the_shared_link_shows_the_stored_decision_without_deciding_again(client: TestClient, app) -> None:  # type: ignore[no-untyped-def]
