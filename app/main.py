@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import importlib.resources
 import logging
 import signal
 from collections.abc import AsyncIterator
@@ -13,6 +14,7 @@ from typing import Any
 import anyio
 import anyio.to_thread
 from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
 from fastapi.staticfiles import StaticFiles
 from pydantic.json_schema import models_json_schema
@@ -160,7 +162,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the application for `settings` (from the environment when omitted, as `uvicorn --factory` does)."""
     settings = settings or get_settings()
     configure_logging(settings.log_level)
-    app = FastAPI(title="Huiqi 惠企", version="1", description=DESCRIPTION, lifespan=lifespan)
+    app = FastAPI(title="Huiqi 惠企", version="1", description=DESCRIPTION, lifespan=lifespan,
+                  docs_url=None, redoc_url=None)
     app.state.settings = settings
     app.state.limiter = SlidingWindowLimiter(settings.rate_limit, settings.rate_limit_window_seconds)
     app.state.unknown_keys = UnknownKeys()
@@ -184,6 +187,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(matching_web_router)
     console_web.install(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    _install_docs(app)
 
     @app.get("/healthz", tags=["operations"], summary="Liveness")
     async def healthz() -> dict[str, str]:
@@ -213,6 +217,28 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.openapi = _openapi_with_hand_read_bodies(app)  # type: ignore[method-assign]
     return app
+
+
+# Swagger UI and ReDoc from an installed package (fastapi-offline ships their builds), not a CDN: the
+# docs work with no internet, and CDNs are unreliable in mainland China.
+DOCS_ASSETS = importlib.resources.files("fastapi_offline") / "static"
+
+
+def _install_docs(app: FastAPI) -> None:
+    app.mount("/docs-assets", StaticFiles(directory=str(DOCS_ASSETS)), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    async def swagger_ui() -> Response:
+        return get_swagger_ui_html(openapi_url="/openapi.json", title=f"{app.title} · API",
+                                   swagger_js_url="/docs-assets/swagger-ui-bundle.js",
+                                   swagger_css_url="/docs-assets/swagger-ui.css",
+                                   swagger_favicon_url="/docs-assets/favicon.png")
+
+    @app.get("/redoc", include_in_schema=False)
+    async def redoc() -> Response:
+        return get_redoc_html(openapi_url="/openapi.json", title=f"{app.title} · API",
+                              redoc_js_url="/docs-assets/redoc.standalone.js",
+                              redoc_favicon_url="/docs-assets/favicon.png", with_google_fonts=False)
 
 
 def _openapi_with_hand_read_bodies(app: FastAPI) -> Any:

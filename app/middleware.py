@@ -158,11 +158,10 @@ def _header(scope: Scope, name: bytes) -> str | None:
 PAGE_CSP = ("default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; "
             "form-action 'self'; frame-ancestors 'none'")
 API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'"
-# The interactive API docs are FastAPI's pages: Swagger UI and ReDoc from their CDN, one inline script
-# each, which is allowed by its hash (computed from the page itself, which no request can change).
-DOCS_CDN = "https://cdn.jsdelivr.net"
-DOCS_CSP = ("default-src 'self'; script-src 'self' {cdn} {hashes}; style-src 'self' {cdn} 'unsafe-inline'; "
-            "img-src 'self' data: https://fastapi.tiangolo.com; worker-src 'self' blob:; "
+# The interactive API docs: Swagger UI and ReDoc served by us (/docs-assets), one inline script each,
+# which is allowed by its hash (computed from the page itself, which no request can change).
+DOCS_CSP = ("default-src 'self'; script-src 'self' {hashes}; style-src 'self' 'unsafe-inline'; "
+            "img-src 'self' data:; worker-src 'self' blob:; "
             "object-src 'none'; base-uri 'none'; frame-ancestors 'none'")
 _INLINE_SCRIPT = re.compile(rb"<script(?![^>]*\bsrc=)[^>]*>(.*?)</script>", re.DOTALL | re.IGNORECASE)
 COMMON_HEADERS = (
@@ -289,7 +288,7 @@ class _DocsCsp:
             return
         body = b"".join(self.chunks)
         hashes = " ".join(f"'sha256-{_b64sha256(script)}'" for script in _INLINE_SCRIPT.findall(body))
-        csp = DOCS_CSP.format(cdn=DOCS_CDN, hashes=hashes).encode()
+        csp = DOCS_CSP.format(hashes=hashes).encode()
         headers = [(k, v) for k, v in self.start.get("headers", []) if k.lower() != b"content-length"]
         headers.append((b"content-length", str(len(body)).encode()))
         await self.send({**self.start, "headers": secure_headers(headers, tls=self.tls, csp=csp)})

@@ -238,3 +238,22 @@ def test_a_province_only_answer_asks_for_the_district_in_place_and_its_link_show
     page.get_by_role("link", name="按今天的规则重新判断" if zh else "Check again with today's rules").click()
     page.wait_for_load_state()
     assert page.locator("[data-decision-id]").inner_text() != decision  # a new decision, logged
+
+
+def test_the_api_docs_render_with_no_internet(new_page: Any, server: str) -> None:
+    page = new_page(locale="en-GB")
+    outside: list[str] = []
+
+    def only_ours(route: Any) -> None:
+        if route.request.url.startswith(server):
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", only_ours)
+    page.goto("/docs")
+    page.wait_for_selector(".opblock-summary-path")  # Swagger UI drew the operations
+    assert page.locator(".opblock-summary-path", has_text="/v1/match").count() >= 1
+    assert outside == [] and page.csp_violations == []
+    screenshot(page, "api-docs")

@@ -157,3 +157,16 @@ def test_a_trusted_proxy_sets_the_scheme_and_the_client_address(behind_proxy) ->
     spoofed = {"X-Forwarded-For": "198.51.100.1, 203.0.113.7"}
     assert behind_proxy.get("/v1/policies", headers=spoofed).status_code == 429
     assert behind_proxy.get("/v1/policies", headers={"X-Forwarded-For": "203.0.113.8"}).status_code == 200
+
+
+def test_the_api_docs_load_nothing_from_another_origin(client) -> None:
+    """Swagger UI and ReDoc come from an installed package: /docs works with no internet."""
+    for path, assets in (("/docs", ("swagger-ui-bundle.js", "swagger-ui.css")), ("/redoc", ("redoc.standalone.js",))):
+        page = client.get(path).text
+        assert not re.search(r"""(src|href)=["']?https?://""", page), path
+        for asset in assets:
+            assert f"/docs-assets/{asset}" in page
+            served = client.get(f"/docs-assets/{asset}")
+            assert served.status_code == 200 and len(served.content) > 100_000
+        csp = directives(client.get(path).headers["content-security-policy"])
+        assert not any("http" in source for sources in csp.values() for source in sources)
