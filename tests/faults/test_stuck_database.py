@@ -20,7 +20,7 @@ from pathlib import Path
 import httpx
 
 from tests.databases import migrate
-from tests.faults.conftest import Load, Server, decision_ids, serve
+from tests.faults.conftest import Load, Server, decision_ids, make_key, serve
 from tests.faults.test_postgres_outage import Cluster, cluster  # noqa: F401  (the fixture)
 from tests.faults.test_shutdown import match
 
@@ -76,7 +76,10 @@ def test_sigterm_with_the_database_stuck_loses_no_answered_decision(cluster: Clu
     url = cluster.url
     migrate(url)
     journal = tmp_path / "decisions.journal"
-    with serve(url, tmp_path, decision_journal=str(journal), log_level="INFO") as server:
+    key = make_key(url, "companies:write")
+    wait_timeout = 4  # seconds: APP_DB_WAIT_TIMEOUT_SECONDS, lowered from 12 to keep the test short
+    with serve(url, tmp_path, decision_journal=str(journal), log_level="INFO",
+               db_wait_timeout_seconds=str(wait_timeout)) as server:
         with Load(server.base, match, threads=4) as load:
             time.sleep(2)
             with frozen(cluster):
@@ -85,11 +88,17 @@ def test_sigterm_with_the_database_stuck_loses_no_answered_decision(cluster: Clu
                     started = time.monotonic()
                     ready = probe.get("/readyz")
                     probe_took = time.monotonic() - started
-                time.sleep(1)
+                    started = time.monotonic()
+                    stored = probe.post("/v1/companies", json={"profile": {"region_code": "440305"}},
+                                        headers={"Authorization": f"Bearer {key}"})
+                    store_took = time.monotonic() - started
                 took = sigterm(server)
                 load.stop()
         assert ready.status_code == 503 and ready.headers["retry-after"]
         assert probe_took < 3 + 2, f"/readyz took {probe_took:.1f} s with the database stuck"
+        # The key's lookup, then the insert: each wait for the server ends at the wait timeout.
+        assert stored.status_code == 503 and stored.headers["retry-after"], stored.text
+        assert store_took < 2 * wait_timeout + 2, f"a request took {store_took:.1f} s with the database stuck"
         assert took < STOP_GRACE, f"SIGTERM to exit took {took:.1f} s"
         statuses = {status for status, _ in load.outcomes}
         assert statuses <= {"200", "503", "transport"}, statuses
@@ -99,6 +108,7 @@ def test_sigterm_with_the_database_stuck_loses_no_answered_decision(cluster: Clu
     found = restart_and_count(url, tmp_path, journal, decided)
     print(f"stuck: {len(decided)} answered; {stopped['written']} written before exit, "
           f"{stopped['journaled']} journalled; SIGTERM to exit {took:.1f} s; /readyz {probe_took:.1f} s; "
+          f"a company stored: 503 in {store_took:.1f} s; "
           f"{found} in the table after the next start, every answered one among them")
 
 
