@@ -51,6 +51,32 @@ ACTIONS = {
     service.OFFICIAL_DISABLED: ("停用账号", "Account disabled"),
 }
 
+# What an audit event's details mean, in both languages: the log stores keys and plain values.
+DETAIL_LABELS = {
+    "decision_id": ("决策编号", "Decision"), "reproduced": ("按原规则复现", "Reproduced"),
+    "decides_differently": ("按今天的规则判断不同", "Today's rules decide differently"), "error": ("错误", "Error"),
+    "file_name": ("文件名", "File"), "policy_id": ("政策编号", "Policy"), "version": ("版本", "Version"),
+    "errors": ("校验问题数", "Problems found"), "examples_passed": ("通过的示例", "Examples passed"),
+    "examples": ("示例总数", "Examples"), "gained": ("新增符合条件的企业", "Companies gaining eligibility"),
+    "lost": ("不再符合条件的企业", "Companies losing eligibility"), "as_of": ("评估日期", "Evaluated on"),
+    "via": ("方式", "Via"), "reason": ("原因", "Reason"), "retry_after_minutes": ("需等待（分钟）", "Wait (minutes)"),
+}
+DETAIL_VALUES = {
+    "wrong password": ("密码错误", "wrong password"), "unknown username": ("用户名不存在", "unknown username"),
+    "account disabled": ("账号已停用", "account disabled"), "command line": ("命令行", "command line"),
+}
+
+
+def audit_detail(key: str, value: Any, lang: str) -> tuple[str, str]:
+    """An audit detail as a reader sees it: its label and its value, in the page's language."""
+    label = DETAIL_LABELS.get(key, (key, key))[lang == "en"]
+    if isinstance(value, bool):
+        return label, ("是", "yes")[lang == "en"] if value else ("否", "no")[lang == "en"]
+    if isinstance(value, str) and value in DETAIL_VALUES:
+        return label, DETAIL_VALUES[value][lang == "en"]
+    return label, str(value)
+
+
 router = APIRouter(prefix="/console", include_in_schema=False,
                    dependencies=[Depends(refuse_control_characters)])
 
@@ -134,7 +160,8 @@ def page(request: Request, name: str, context: dict[str, Any], *, signed_in: Sig
     """Render a console page; never cached, as it shows what only officials may see."""
     query = list(request.query_params.multi_items())
     base = {"lang_links": lang_links(request.url.path, query), "signed_in": signed_in,
-            "ACTIONS": ACTIONS, "STATUSES": STATUSES, "china_time": china_time}
+            "ACTIONS": ACTIONS, "STATUSES": STATUSES, "china_time": china_time, "audit_detail": audit_detail,
+            "today": datetime.now(service.CHINA).date()}  # measures past their end are marked expired
     response = render(request, name, {**base, **context}, status_code=status_code)
     response.headers["Cache-Control"] = "no-store"
     return response

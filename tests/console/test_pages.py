@@ -310,3 +310,26 @@ def test_every_assumption_of_the_catalogue_is_listed_on_one_page(client: TestCli
     for rule, name, parameter in assumed:
         assert f"<code>{name}</code>" in html and f'href="/console/policies/{rule.id}"' in html
     assert ("%d in all" % len(assumed)) in html or not assumed
+
+
+def test_the_policy_list_tells_a_period_not_stated_from_an_expired_one(client: TestClient, app: FastAPI,
+                                                                       signed_in: str) -> None:
+    html = client.get("/console/policies?lang=zh").text
+    assert "长期" not in html  # an end no source states is "not stated", never "open-ended"
+    rules = app.state.ruleset.rules.values()
+    if any(rule.definition.validity is None or rule.definition.validity.to is None for rule in rules):
+        assert "未说明" in html or "截止日期未说明" in html
+    if any(rule.definition.validity and rule.definition.validity.to and rule.definition.validity.to < date.today()
+           for rule in rules):
+        assert "已到期" in html
+
+
+def test_the_audit_log_in_chinese_shows_no_raw_keys_or_python_values(client: TestClient, app: FastAPI,
+                                                                     signed_in: str) -> None:
+    decision_id = match(client, "审计测试有限公司")
+    client.post(f"/console/decisions/{decision_id}/replay", data={"csrf_token": signed_in})
+    html = client.get("/console/audit?lang=zh").text
+    details = " ".join(re.findall(r'<dl class="details">(.*?)</dl>', html, re.S))
+    assert "按原规则复现" in details and ">是<" in details
+    for raw in ("decision_id", "reproduced", "decides_differently", ">True<", ">False<", "command line"):
+        assert raw not in details, raw
