@@ -19,7 +19,7 @@ from app.errors import (
     PreconditionFailedError,
     StoredProfileInvalidError,
 )
-from app.policies.service import region_prefix
+from app.engine.tables import region_prefix
 from app.registry import service as registry_service
 
 

@@ -30,7 +30,6 @@ from app.engine import Rule, RuleSet, RuleSetError, compile_rule
 from app.engine.errors import RuleFileError
 from app.engine.examples import ExampleOutcome, run_examples
 from app.errors import AppError, ConflictError, NotFoundError
-from app.policies.service import region_prefix
 from app.registry import service as registry_service
 
 CHINA = timezone(timedelta(hours=8), "Asia/Shanghai")
@@ -324,7 +323,7 @@ def search_policies(ruleset: RuleSet, *, q: str = "", region: str = "", kind: st
 def _region_matches(place: str, code: str, tables: Any) -> bool:
     """A code matches a rule region at, above or below it; a name matches by substring, in either language."""
     if place.isdigit():
-        return code.startswith(region_prefix(place)) or place.startswith(region_prefix(code))
+        return tables.region_within(place, code) is not False  # at or below the rule's region, or holding it
     return place in tables.region_name(code, "zh") or place.lower() in tables.region_name(code, "en").lower()
 
 

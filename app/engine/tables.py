@@ -26,6 +26,21 @@ DATA_FILES = (
 )
 
 
+NATIONAL_CODES = frozenset({"000000", "100000"})
+
+
+def region_prefix(code: str) -> str:
+    """The prefix every GB/T 2260 code at or below `code` starts with (2 digits a province, 2 a city,
+    2 a county): what a database filters stored codes by."""
+    if code in NATIONAL_CODES:
+        return ""
+    if code.endswith("0000"):
+        return code[:2]
+    if code.endswith("00"):
+        return code[:4]
+    return code
+
+
 _PLACEHOLDER_REGIONS = {"市辖区": ("市辖区", "districts"), "县": ("所辖县", "counties")}
 _INDUSTRY_CODE = re.compile(r"^([A-Ta-t](?:\d{2,4})?)(?:\s|$)")
 

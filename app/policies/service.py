@@ -13,9 +13,9 @@ from sqlalchemy.orm import Session
 
 from app.db.models import RuleVersion
 from app.engine import Profile, Rule, RuleSet
+from app.engine.tables import Tables
 from app.errors import AppError, PolicyNotFoundError
 
-NATIONAL_CODES = frozenset({"000000", "100000"})
 _activities = TypeAdapter(Profile.model_fields["activities"].annotation)
 
 
@@ -23,20 +23,10 @@ class UnknownActivityError(AppError):
     status, type, title = 422, "/problems/unknown-activity", "Unknown activity"
 
 
-def region_prefix(code: str) -> str:
-    """The prefix every code at or below `code` starts with (GB/T 2260: 2 province, 2 city, 2 county)."""
-    if code in NATIONAL_CODES:
-        return ""
-    if code.endswith("0000"):
-        return code[:2]
-    if code.endswith("00"):
-        return code[:4]
-    return code
-
-
-def covers(rule: Rule, region_code: str) -> bool:
-    """Whether the rule applies to a company registered at `region_code` (that code or an ancestor)."""
-    return any(region_code.startswith(region_prefix(code)) for code in rule.definition.region)
+def covers(rule: Rule, region_code: str, tables: Tables) -> bool:
+    """Whether the rule applies, or may apply, to a company registered at `region_code`: the code is in
+    the rule's region, or a larger area holding part of it."""
+    return any(tables.region_within(region_code, area) is not False for area in rule.definition.region)
 
 
 def mentions_activity(rule: Rule, activity: str) -> bool:
@@ -58,7 +48,7 @@ def list_policies(
                                        activity=activity) from None
     rules: Iterable[Rule] = ruleset.rules.values()
     if region is not None:
-        rules = [r for r in rules if covers(r, region)]
+        rules = [r for r in rules if covers(r, region, ruleset.tables)]
     if benefit_kind is not None:
         rules = [r for r in rules if r.definition.benefit.kind == benefit_kind]
     if activity is not None:

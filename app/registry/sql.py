@@ -45,13 +45,7 @@ def region_depth(code: str, tables: Tables) -> int:
 
 def region_levels(code: str, tables: Tables) -> tuple[str | None, str | None, str | None]:
     """The region and its ancestors as (level 1, level 2, level 3), province first."""
-    chain: list[str] = []
-    current: str | None = code
-    while current:
-        chain.append(current)
-        current = tables.regions[current].parent if current in tables.regions else None
-    chain.reverse()
-    padded = (chain + [None, None, None])[:3]
+    padded: list[str | None] = [*(tables.region_chain(code) or [code]), None, None, None][:3]
     return padded[0], padded[1], padded[2]
 
 
