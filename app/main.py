@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib.resources
+import os
 import logging
 import signal
 from collections.abc import AsyncIterator
@@ -162,6 +163,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the application for `settings` (from the environment when omitted, as `uvicorn --factory` does)."""
     settings = settings or get_settings()
     configure_logging(settings.log_level)
+    if "APP_TRUST_PROXY_HEADERS" in os.environ:  # replaced by a list of addresses: say so, do not guess
+        log.warning("APP_TRUST_PROXY_HEADERS is no longer read: set APP_TRUSTED_PROXIES to the addresses of "
+                    "your proxies (none are trusted now)")
     app = FastAPI(title="Huiqi 惠企", version="1", description=DESCRIPTION, lifespan=lifespan,
                   docs_url=None, redoc_url=None)
     app.state.settings = settings
