@@ -1,10 +1,17 @@
 """Check seeds/companies.yaml: contract shape, consistency, code validity and demo coverage.
 
-Run from the repository root with the project's interpreter (needs PyYAML):
+Run from the repository root with the project's interpreter:
 
     .venv/bin/python seeds/tools/check_seeds.py [path]
 
 Exits 1 and lists every problem found; prints a short coverage summary otherwise.
+
+What the app already knows is taken from the app, not copied: the file is read with the rule files'
+strict YAML loader (app.engine.yamlfile), each seed is validated as the API's Profile
+(app.engine.profile: contract fields, vocabularies, GB/T 2260 and GB/T 4754-2017 codes, ranges, credit
+code check character), and the vocabularies, regions and clusters come from app.engine.facts and the
+standard tables (app.engine.tables). What is checked here on top is what a demo seed must be beyond
+a valid profile.
 """
 
 from __future__ import annotations
@@ -16,108 +23,36 @@ from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
-import yaml
+from pydantic import ValidationError
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import make_credit_codes as ccodes
+import make_credit_codes as ccodes  # puts the repository root on sys.path, for the app
 
-DEFAULT_PATH = Path(__file__).resolve().parent.parent / "companies.yaml"
+from app.engine.credit_code import check_credit_code
+from app.engine.errors import RuleFileError
+from app.engine.facts import ACTIVITIES, CERTIFICATIONS, fact_specs, possible_sizes
+from app.engine.profile import Profile
+from app.engine.tables import load_tables
+from app.engine.yamlfile import load_yaml
 
-# --- the public contract (shared contract.md) ----------------------------------------------------
-CONTRACT_FIELDS = [
-    "name", "credit_code", "region_code", "industry_code", "entity_type", "founded_on", "employees",
-    "annual_revenue", "main_business_revenue", "total_assets", "rd_expense", "rd_staff",
-    "export_revenue", "import_value", "invention_patents", "valuation", "listing_status",
-    "certifications", "clusters", "activities",
-]  # fmt: skip
-COUNTS = ["employees", "rd_staff", "invention_patents"]
-MONEY = [
-    "annual_revenue",
-    "main_business_revenue",
-    "total_assets",
-    "rd_expense",
-    "export_revenue",
-    "import_value",
-    "valuation",
+DEFAULT_PATH = ccodes.DEFAULT_PATH
+TABLES = load_tables()
+
+# --- the public contract (shared contract.md), as the app defines it -------------------------------
+CONTRACT_FIELDS = list(Profile.model_fields)
+# Counts and money (yuan): the profile's number fields. A seed writes them as integers.
+NUMBERS = [
+    name
+    for name, spec in fact_specs(TABLES).items()
+    if spec.kind == "number" and name in Profile.model_fields
 ]
-ENTITY_TYPES = {"enterprise", "individual_business"}
-LISTING = {"unlisted", "preparing", "listed"}
-CERTIFICATIONS = {
-    "high_tech_enterprise",
-    "tech_sme",
-    "innovative_sme",
-    "specialised_sme",
-    "little_giant",
-    "single_champion",
+# The list fields and every id each may hold (the coverage check wants every id used by some seed).
+LISTS = {
+    "certifications": set(CERTIFICATIONS),
+    "clusters": set(TABLES.clusters),
+    "activities": set(ACTIVITIES),
 }
-ACTIVITIES = {
-    "manufacturing_export", "ecommerce_platform", "trade_service_provider", "overseas_warehouse",
-    "own_domestic_online_store", "domestic_direct_store", "san_tong_products",
-    "commodity_market_operator", "business_district_operator", "service_trade", "importer",
-    "trade_fair_exhibitor", "car_dealer", "voucher_programme", "catering", "night_economy_zone",
-    "township_commerce_centre", "logistics_delivery", "rural_ecommerce", "digital_commerce",
-    "retail", "industrial_park_tenant",
-}  # fmt: skip
-# domain.md §14: Shenzhen's 20 clusters and 8 future industries (深府〔2022〕1号).
-CLUSTERS = {
-    "network_communications", "semiconductors_ic", "uhd_video_display", "smart_terminals",
-    "smart_sensors", "software_information_services", "digital_creative", "modern_fashion",
-    "machine_tools", "intelligent_robots", "laser_additive_manufacturing", "precision_instruments",
-    "new_energy", "safety_energy_saving_environmental", "intelligent_connected_vehicles",
-    "new_materials", "high_end_medical_devices", "biomedicine", "health", "marine_industry",
-    "synthetic_biology", "blockchain", "cell_gene", "aerospace", "brain_science",
-    "deep_earth_deep_sea", "optical_communication_computing", "quantum_information",
-}  # fmt: skip
 
-# --- reference tables: only the codes the seeds may use ------------------------------------------
-# GB/T 2260 county-level codes, checked against the 2023 division list in
-# modood/Administrative-divisions-of-China (dist/areas.csv). Mind the recent ones: 红谷滩区 (2019),
-# 平城区 (2018), 梁溪区 (2015), 姑苏区 (2012): a seed there must be founded after the change.
-REGIONS = {
-    "110108": "北京市海淀区", "310115": "上海市浦东新区", "441900": "东莞市",
-    "330106": "杭州市西湖区", "330112": "杭州市临安区",
-    "440303": "深圳市罗湖区", "440304": "深圳市福田区", "440305": "深圳市南山区",
-    "440306": "深圳市宝安区", "440307": "深圳市龙岗区", "440308": "深圳市盐田区",
-    "440309": "深圳市龙华区", "440310": "深圳市坪山区", "440311": "深圳市光明区",
-    "320104": "南京市秦淮区", "320105": "南京市建邺区", "320115": "南京市江宁区",
-    "320211": "无锡市滨湖区", "320213": "无锡市梁溪区", "320281": "江阴市",
-    "320303": "徐州市云龙区", "320312": "徐州市铜山区", "320411": "常州市新北区",
-    "320505": "苏州市虎丘区", "320506": "苏州市吴中区", "320507": "苏州市相城区",
-    "320508": "苏州市姑苏区", "320583": "昆山市", "320585": "太仓市", "320826": "涟水县",
-    "320981": "东台市", "321181": "丹阳市", "321302": "宿迁市宿城区",
-    "360111": "南昌市青山湖区", "361102": "上饶市信州区", "360113": "南昌市红谷滩区", "360203": "景德镇市珠山区",
-    "360302": "萍乡市安源区", "360403": "九江市浔阳区", "360502": "新余市渝水区",
-    "360702": "赣州市章贡区", "360703": "赣州市南康区", "360731": "于都县", "360781": "瑞金市",
-    "360802": "吉安市吉州区", "360902": "宜春市袁州区", "361128": "鄱阳县", "361130": "婺源县",
-    "140105": "太原市小店区", "140106": "太原市迎泽区", "140107": "太原市杏花岭区",
-    "140109": "太原市万柏林区", "140213": "大同市平城区", "140728": "平遥县",
-    "140802": "运城市盐湖区", "141031": "隰县",
-}  # fmt: skip
-# GB/T 4754-2017 classes used by the seeds (checked against a 2017 class table).
-INDUSTRIES = {
-    "C1373": "水果和坚果加工", "C1771": "床上用品制造", "C2110": "木质家具制造",
-    "C2223": "加工纸制造", "C2438": "珠宝首饰及有关物品制造", "C2761": "生物药品制造",
-    "C2762": "基因工程药物和疫苗制造", "C2770": "卫生材料及医药用品制造",
-    "C3074": "日用陶瓷制品制造", "C3421": "金属切削机床制造", "C3424": "金属切割及焊接设备制造",
-    "C3491": "工业机器人制造", "C3511": "矿山机械制造", "C3514": "建筑工程用机械制造",
-    "C3525": "模具制造", "C3581": "医疗诊断、监护及治疗设备制造", "C3587": "眼镜制造",
-    "C3591": "环境保护专用设备制造", "C3670": "汽车零部件及配件制造", "C3737": "海洋工程装备制造",
-    "C3742": "航天器及运载火箭制造", "C3831": "电线、电缆制造", "C3841": "锂离子电池制造",
-    "C3854": "家用厨房电器具制造", "C3913": "计算机外围设备制造", "C3922": "通信终端设备制造",
-    "C3974": "显示器件制造", "C3976": "光电子器件制造", "C3982": "电子电路制造",
-    "C3983": "敏感元件及传感器制造", "C3985": "电子专用材料制造", "C3989": "其他电子元件制造",
-    "C4014": "实验分析仪器制造",
-    "F5121": "米、面制品及食用油批发", "F5127": "酒、饮料及茶叶批发", "F5165": "建材批发",
-    "F5181": "贸易代理", "F5212": "超级市场零售", "F5213": "便利店零售", "F5261": "汽车新车零售",
-    "F5262": "汽车旧车零售", "F5274": "通信设备零售", "F5292": "互联网零售",
-    "G5821": "货物运输代理", "G5920": "通用仓储", "G6020": "快递服务",
-    "H6121": "经济型连锁酒店", "H6210": "正餐服务", "H6220": "快餐服务", "H6233": "酒吧服务",
-    "H6291": "小吃服务",
-    "I6431": "互联网生产服务平台", "I6432": "互联网生活服务平台", "I6513": "应用软件开发",
-    "I6520": "集成电路设计", "I6572": "动漫、游戏数字内容服务",
-    "L7222": "商业综合体管理服务", "L7223": "市场管理服务",
-    "M7320": "工程和技术研究和试验发展", "M7340": "医学研究和试验发展", "M7491": "工业设计服务",
-}  # fmt: skip
 # The regions of the policy catalogue (shared policies.md); each must hold at least one seed.
 CATALOGUE_REGIONS = {
     "440300": "Shenzhen", "320000": "Jiangsu", "320100": "Nanjing", "320200": "Wuxi",
@@ -127,36 +62,17 @@ CATALOGUE_REGIONS = {
 
 FOUNDED_BEFORE = date(2022, 1, 1)
 DEMO_AS_OF = date(2026, 6, 30)  # the "founded within 10 years" showcase is judged on this day
-GUI_SHANG_INDUSTRY = 20_000_000  # 规模以上工业: main-business revenue ≥ 2000万元
-QUOTA = {"F51": 20_000_000, "F52": 5_000_000, "H61": 2_000_000, "H62": 2_000_000}  # 限额以上
+# 规模以上工业: main-business revenue at or above the industry line (2000万元), from the standard tables.
+_INDUSTRY_LINE = TABLES.line_for("C")
+assert _INDUSTRY_LINE is not None and _INDUSTRY_LINE.min_revenue is not None
+GUI_SHANG_INDUSTRY = _INDUSTRY_LINE.min_revenue
 KEY_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
-INDUSTRY_PATTERN = re.compile(r"^[A-T]\d{2,4}$")
-
-
-class StrictLoader(yaml.SafeLoader):
-    """SafeLoader that rejects duplicate mapping keys."""
-
-
-def _mapping(loader: StrictLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
-    seen = set()
-    for key_node, _ in node.value:
-        key = loader.construct_object(key_node, deep=deep)
-        if key in seen:
-            raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
-        seen.add(key)
-    return loader.construct_mapping(node, deep=deep)
-
-
-StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping)
+INDUSTRY_PATTERN = re.compile(r"^[A-T]\d{2,4}$")  # a division, group or class; never a bare section
 
 
 def within(region: str, area: str) -> bool:
-    """GB/T 2260: region is area itself or below it (province xx0000, city xxxx00)."""
-    if area.endswith("0000"):
-        return region[:2] == area[:2]
-    if area.endswith("00"):
-        return region[:4] == area[:4]
-    return region == area
+    """GB/T 2260: region is area itself or below it, on the standard tables' region tree."""
+    return TABLES.region_within(region, area) is True
 
 
 def province(c: dict) -> str:
@@ -179,9 +95,6 @@ def check_company(c: dict, errors: list[str]) -> None:
     def err(msg: str) -> None:
         errors.append(f"{key}: {msg}")
 
-    extra = set(c) - set(CONTRACT_FIELDS) - {"key"}
-    if extra:
-        err(f"fields outside the contract: {sorted(extra)}")
     if not isinstance(c.get("key"), str) or not KEY_PATTERN.match(c["key"]):
         err("key must be kebab-case")
     # region_code is required by the contract; name and credit_code to load idempotently
@@ -192,45 +105,41 @@ def check_company(c: dict, errors: list[str]) -> None:
     if not (isinstance(c["name"], str) and c["name"].endswith("（演示）")):
         err("name must be a string ending in （演示）")
 
-    region = c["region_code"]
-    if not (isinstance(region, str) and region in REGIONS):
-        err(f"region_code {region!r} is not in the checked GB/T 2260 table")
+    # The contract as the API applies it: fields, vocabularies, GB/T codes, ranges, revenue and staff
+    # bounds, the credit code's check character and its 91/92 prefix against entity_type.
+    try:
+        Profile.model_validate({f: v for f, v in c.items() if f != "key"})
+    except ValidationError as exc:
+        for e in exc.errors():
+            given = f" (given {e['input']!r})" if e["type"] == "literal_error" else ""
+            err(f"{'.'.join(map(str, e['loc']))}: {e['msg']}{given}")
         return
+
+    region = c["region_code"]
     industry = c.get("industry_code", "")
-    if "industry_code" in c and not (
-        isinstance(industry, str) and INDUSTRY_PATTERN.match(industry) and industry in INDUSTRIES
-    ):
-        err(f"industry_code {industry!r} is not in the checked GB/T 4754-2017 table")
+    if "industry_code" in c and not INDUSTRY_PATTERN.match(industry):
+        err(f"industry_code {industry!r} must be a GB/T 4754-2017 division, group or class, as written")
+        return
     entity_type = c.get("entity_type")
-    if "entity_type" in c and entity_type not in ENTITY_TYPES:
-        err(f"entity_type {entity_type!r}")
     listing = c.get("listing_status")
-    if "listing_status" in c and listing not in LISTING:
-        err(f"listing_status {listing!r}")
 
     founded = c.get("founded_on")
     if founded is not None and not (isinstance(founded, date) and founded < FOUNDED_BEFORE):
         err(f"founded_on must be a date before {FOUNDED_BEFORE}")
 
-    for f in COUNTS + MONEY:
+    for f in NUMBERS:
         if f in c and not (type(c[f]) is int and c[f] >= 0):
             err(f"{f} must be an integer ≥ 0 (yuan for money)")
             return
-    for f, allowed in (
-        ("certifications", CERTIFICATIONS),
-        ("clusters", CLUSTERS),
-        ("activities", ACTIVITIES),
-    ):
-        if f in c:
-            values = c[f]
-            if not isinstance(values, list) or len(set(values)) != len(values):
-                err(f"{f} must be a list without repeats")
-            elif bad := set(values) - allowed:
-                err(f"{f} has unknown ids {sorted(bad)}")
+    for f in LISTS:
+        if f in c and len(set(c[f])) != len(c[f]):
+            err(f"{f} must be a list without repeats")
 
-    # credit code: valid, and the code the generator assigns (checked file-wide in main)
+    # credit code: as written (not normalised), its organisation code valid, the authority's area, and
+    # the code the generator assigns (checked file-wide in main)
     code = c["credit_code"]
-    if not (isinstance(code, str) and ccodes.is_valid_uscc(code)):
+    checked = check_credit_code(code)
+    if checked.code != code or not checked.organisation_code_valid:
         err(f"credit_code {code!r} fails the GB 32100 / GB 11714 checks")
     else:
         want_type = "92" if entity_type == "individual_business" else "91"
@@ -239,16 +148,7 @@ def check_company(c: dict, errors: list[str]) -> None:
         if code[2:8] != ccodes.registration_area(region, founded):
             err(f"credit_code area {code[2:8]} != registering authority of {region}")
 
-    # consistency of the figures
-    if known(c, "export_revenue", "annual_revenue") and c["export_revenue"] > c["annual_revenue"]:
-        err("export_revenue > annual_revenue")
-    if (
-        known(c, "main_business_revenue", "annual_revenue")
-        and c["main_business_revenue"] > c["annual_revenue"]
-    ):
-        err("main_business_revenue > annual_revenue")
-    if known(c, "rd_staff", "employees") and c["rd_staff"] > c["employees"]:
-        err("rd_staff > employees")
+    # consistency of the figures beyond the profile's own bounds
     # a start-up may spend more on R&D, or import more equipment, than it sells, but not without means
     if known(c, "rd_expense", "annual_revenue", "total_assets") and c["rd_expense"] > max(
         c["annual_revenue"], c["total_assets"] // 2
@@ -312,20 +212,17 @@ def check_company(c: dict, errors: list[str]) -> None:
 
 
 def is_large(c: dict) -> bool:
-    """Large under 工信部联企业〔2011〕300号, for the groups the certified seeds belong to."""
-    industry = c.get("industry_code", "")
-    revenue = c.get("main_business_revenue", c.get("annual_revenue"))
-    if "employees" not in c or revenue is None or not industry:
+    """Large under 工信部联企业〔2011〕300号 (the standard tables' size groups), as far as the figures settle it."""
+    industry = c.get("industry_code")
+    if not industry:
         return False
-    if industry[0] in "BCD":
-        return c["employees"] >= 1000 and revenue >= 400_000_000
-    if industry.startswith("I65"):
-        return c["employees"] >= 300 and revenue >= 100_000_000
-    return False
+    return possible_sizes(TABLES.size_group_for(industry), c) == {"large"}
 
 
-def quota_line(c: dict) -> int | None:
-    return QUOTA.get(c.get("industry_code", "")[:3])
+def quota_line(c: dict) -> float | None:
+    """The 限额以上 revenue line of the company's sector, from the standard tables; None outside them."""
+    line = TABLES.line_for(c.get("industry_code", ""))
+    return line.min_revenue if line is not None and line.kind == "quota" else None
 
 
 # Each showcase must be met by at least one seed, so that the demo shows every outcome.
@@ -500,9 +397,9 @@ def main(argv: list[str] | None = None) -> int:
     path = Path(argv[0]) if argv else DEFAULT_PATH
     text = path.read_text(encoding="utf-8")
     try:
-        data = yaml.load(text, Loader=StrictLoader)  # StrictLoader is a SafeLoader
-    except yaml.YAMLError as exc:
-        print(f"{path}: {exc}", file=sys.stderr)
+        data, _ = load_yaml(text, str(path))  # duplicate keys and aliases refused, YAML 1.2 booleans
+    except RuleFileError as exc:
+        print(exc, file=sys.stderr)
         return 1
     errors: list[str] = []
     if not isinstance(data, dict) or set(data) != {"companies"} or not isinstance(data["companies"], list):
@@ -548,11 +445,8 @@ def main(argv: list[str] | None = None) -> int:
     }
     if not js_other:
         errors.append("want seeds in Jiangsu cities beyond the pilot cities")
-    for field, universe in (
-        ("activities", ACTIVITIES),
-        ("certifications", CERTIFICATIONS),
-        ("clusters", CLUSTERS),
-    ):
+    for field in ("activities", "certifications", "clusters"):
+        universe = LISTS[field]
         used = {v for c in companies for v in c.get(field, [])}
         if missing := universe - used:
             errors.append(f"{field} never used: {sorted(missing)}")

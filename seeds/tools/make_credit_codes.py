@@ -1,8 +1,9 @@
 """Generate and check the demo 统一社会信用代码 (USCC) in seeds/companies.yaml.
 
-Stdlib only. Every code is a pure function of the company's key, entity type, region and founding
-date, drawn from ``random.Random(f"{SEED}/{key}/{attempt}")``: re-running gives the same codes,
-and adding a company never changes another's code.
+Every code is a pure function of the company's key, entity type, region and founding date, drawn
+from ``random.Random(f"{SEED}/{key}/{attempt}")``: re-running gives the same codes, and adding a
+company never changes another's code. Both check characters come from the app
+(``app.engine.credit_code``), so a generated code passes exactly the check the API applies.
 
 Shape of a generated code (GB 32100-2015):
 
@@ -17,10 +18,10 @@ Shape of a generated code (GB 32100-2015):
   8-digit numeric code, as converted registrations do;
 * position 18: the GB 32100 mod-31 check character.
 
-Usage (from the repository root)::
+Usage (from the repository root, with an interpreter that has the app's dependencies)::
 
-    python seeds/tools/make_credit_codes.py            # check: exit 1 if a code is wrong or stale
-    python seeds/tools/make_credit_codes.py --write    # rewrite every credit_code line in place
+    .venv/bin/python seeds/tools/make_credit_codes.py            # check: exit 1 if a code is wrong or stale
+    .venv/bin/python seeds/tools/make_credit_codes.py --write    # rewrite every credit_code line in place
 
 The YAML file is read as text (one ``- key:`` block per company, fields indented four spaces), so
 that comments and layout survive ``--write``.
@@ -36,58 +37,20 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))  # run as a script: the app is importable from the repository root
+
+from app.engine.credit_code import ALPHABET, credit_check_character, organisation_check_character
+
 SEED = "huiqi-demo-seeds-v1"
-DEFAULT_PATH = Path(__file__).resolve().parent.parent / "companies.yaml"
-
-# GB 32100-2015: 31 characters (no I, O, S, V, Z); a character's value is its index.
-USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
-USCC_WEIGHTS = [pow(3, i, 31) for i in range(17)]  # 3^(i-1) mod 31 for positions 1..17
-USCC_PATTERN = re.compile(r"^[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}$")
-
-# GB 11714-1997: weights over the 8 body characters; 0-9 are 0-9, A-Z are 10-35.
-ORG_WEIGHTS = [3, 7, 9, 10, 5, 8, 4, 2]
+DEFAULT_PATH = ROOT / "seeds" / "companies.yaml"
 
 USCC_REFORM = date(2015, 10, 1)  # 统一社会信用代码 issued to new registrations from this date
 LINAN_DISTRICT_SINCE = date(2017, 9, 1)  # 临安市 330185 → 临安区 330112 (approved 2017)
 
 # Third character of post-reform "MA" codes, by province; imitates the look of real codes only.
 MA_PROVINCE_CHAR = {"11": "0", "14": "0", "31": "1", "32": "1", "33": "2", "36": "3", "44": "5"}
-
-
-def uscc_check_char(first17: str) -> str:
-    total = sum(USCC_ALPHABET.index(c) * w for c, w in zip(first17, USCC_WEIGHTS, strict=True))
-    return USCC_ALPHABET[(31 - total % 31) % 31]
-
-
-def org_char_value(c: str) -> int:
-    if c.isdigit():
-        return int(c)
-    if "A" <= c <= "Z":
-        return ord(c) - ord("A") + 10
-    raise ValueError(f"not a GB 11714 character: {c!r}")
-
-
-def org_check_char(body8: str) -> str:
-    total = sum(org_char_value(c) * w for c, w in zip(body8, ORG_WEIGHTS, strict=True))
-    c9 = 11 - total % 11
-    return "X" if c9 == 10 else "0" if c9 == 11 else str(c9)
-
-
-def is_valid_org_code(code9: str) -> bool:
-    return (
-        len(code9) == 9
-        and all(c.isdigit() or "A" <= c <= "Z" for c in code9[:8])
-        and org_check_char(code9[:8]) == code9[8]
-    )
-
-
-def is_valid_uscc(code: str) -> bool:
-    """Format, GB 32100 check character and GB 11714 organisation-code check."""
-    return (
-        bool(USCC_PATTERN.match(code))
-        and uscc_check_char(code[:17]) == code[17]
-        and is_valid_org_code(code[8:17])
-    )
 
 
 def registration_area(region_code: str, founded_on: date | None) -> str:
@@ -103,12 +66,12 @@ def make_org_code(rng: random.Random, *, post_reform: bool, province: str) -> st
     while True:
         if post_reform:
             body = "MA" + MA_PROVINCE_CHAR.get(province, "0")
-            body += "".join(rng.choice(USCC_ALPHABET) for _ in range(5))
+            body += "".join(rng.choice(ALPHABET) for _ in range(5))
         else:
             body = str(rng.randint(5, 7)) + "".join(rng.choice("0123456789") for _ in range(7))
-        check = org_check_char(body)
+        check = organisation_check_character(body)
         # The check is always 0-9 or X, all in the GB 32100 alphabet; keep the guard anyway.
-        if check in USCC_ALPHABET:
+        if check is not None and check in ALPHABET:
             return body + check
 
 
@@ -128,7 +91,7 @@ def make_code(company: Company, attempt: int = 0) -> str:
     post_reform = individual or company.founded_on is None or company.founded_on >= USCC_REFORM
     head = ("92" if individual else "91") + registration_area(company.region_code, company.founded_on)
     org = make_org_code(rng, post_reform=post_reform, province=company.region_code[:2])
-    return head + org + uscc_check_char(head + org)
+    return head + org + credit_check_character(head + org)
 
 
 _KEY = re.compile(r"^  - key:\s*([A-Za-z0-9-]+)\s*$")
