@@ -50,7 +50,7 @@ from app.middleware import (
 from app.policies import service as policies_service
 from app.policies.api import router as policies_router
 from app.registry import service as registry_service
-from app.settings import Settings, get_settings
+from app.settings import Settings, get_settings, with_session_secret
 from app.templating import STATIC_DIR
 
 log = logging.getLogger("huiqi.app")
@@ -104,7 +104,6 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             "Has `alembic upgrade head` been run?"
         ) from exc
     app.state.ruleset = ruleset
-    console_web.startup(app)
     app.state.db_engine = engine
     app.state.session_factory = factory
     writer = DecisionWriter(engine, queue_size=settings.decision_queue_size, batch_size=settings.decision_batch_size,
@@ -168,7 +167,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     "your proxies (none are trusted now)")
     app = FastAPI(title="Huiqi 惠企", version="1", description=DESCRIPTION, lifespan=lifespan,
                   docs_url=None, redoc_url=None)
-    app.state.settings = settings
+    app.state.settings = settings = with_session_secret(settings)
     app.state.limiter = SlidingWindowLimiter(settings.rate_limit, settings.rate_limit_window_seconds)
     app.state.unknown_keys = UnknownKeys()
     problems.install(app)

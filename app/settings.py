@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import logging
+import secrets
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+log = logging.getLogger("huiqi.app")
 
 
 class Settings(BaseSettings):
@@ -59,6 +64,25 @@ class Settings(BaseSettings):
     db_wait_timeout_seconds: float = Field(default=12.0, gt=0)
     db_pool_timeout_seconds: float = Field(default=5.0, gt=0)
     db_retry_after_seconds: int = Field(default=5, gt=0)
+    # Officials' console: the key of the HMAC under which session tokens are stored and the sign-in
+    # form's CSRF token is signed (made up at start-up when unset: see with_session_secret), how long a
+    # session lasts, and sign-in throttling: refuse after this many failed attempts at one username from
+    # one address, or from one address at any username, within the window (console/service.py).
+    session_secret: SecretStr | None = None
+    session_minutes: int = Field(default=480, gt=0)  # a working day; signing in again costs little
+    max_failures_per_username: int = Field(default=5, gt=0)
+    max_failures_per_ip: int = Field(default=20, gt=0)  # higher: an office shares one address
+    failure_window_minutes: int = Field(default=15, gt=0)
+
+
+def with_session_secret(settings: Settings) -> Settings:
+    """`settings` with a console session secret: a made-up one (and a warning) when none is set."""
+    if settings.session_secret is not None:
+        return settings
+    log.warning("APP_SESSION_SECRET is not set: generated one for this process; console sessions "
+                "will not survive a restart and workers will not share them",
+                extra={"fields": {"message": "session secret generated"}})
+    return settings.model_copy(update={"session_secret": SecretStr(secrets.token_urlsafe(32))})
 
 
 @lru_cache

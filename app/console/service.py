@@ -23,7 +23,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from app.console.settings import ConsoleSettings
+from app.settings import Settings
 from app.db.base import UtcDateTime
 from app.db.models import AuditEvent, Company, Decision, Official, OfficialSession, SignInThrottle
 from app.engine import Rule, RuleSet, RuleSetError, compile_rule
@@ -123,7 +123,7 @@ class SignIn:
         return self.retry_after_minutes is not None
 
 
-def _throttle_keys(username: str, ip: str | None, settings: ConsoleSettings) -> list[tuple[str, int]]:
+def _throttle_keys(username: str, ip: str | None, settings: Settings) -> list[tuple[str, int]]:
     """What an attempt counts against: its username from its address, and its address. Never the
     username alone, so failures from elsewhere cannot lock a real official out; the per-address limit
     is higher, as an office shares one address."""
@@ -155,7 +155,7 @@ def _take_back_attempt(session: Session, keys: list[str]) -> None:
                     .values(attempts=SignInThrottle.attempts - 1))
 
 
-def throttled_for(session: Session, *, username: str, ip: str | None, settings: ConsoleSettings,
+def throttled_for(session: Session, *, username: str, ip: str | None, settings: Settings,
                   now: datetime) -> tuple[int | None, list[str]]:
     """Count this attempt; return the minutes until its username and address may try again (None if
     it may try now), and the keys it was counted against."""
@@ -172,7 +172,7 @@ def throttled_for(session: Session, *, username: str, ip: str | None, settings: 
     return wait, [key for key, _ in keys]
 
 
-def sign_in(session: Session, *, username: str, password: str, ip: str | None, settings: ConsoleSettings,
+def sign_in(session: Session, *, username: str, password: str, ip: str | None, settings: Settings,
             now: datetime | None = None) -> SignIn:
     """Check a username and password, recording the attempt; refuse outright while throttled."""
     now = now or datetime.now(UTC)
@@ -210,7 +210,7 @@ def token_digest(token: str, secret: str) -> str:
     return hmac.new(secret.encode(), token.encode(), hashlib.sha256).hexdigest()
 
 
-def start_session(session: Session, official: Official, *, settings: ConsoleSettings,
+def start_session(session: Session, official: Official, *, settings: Settings,
                   now: datetime | None = None) -> tuple[str, OfficialSession]:
     """Open a session for `official`; return the cookie token (not stored) and the row."""
     now = now or datetime.now(UTC)
@@ -226,7 +226,7 @@ def start_session(session: Session, official: Official, *, settings: ConsoleSett
     return token, row
 
 
-def find_session(session: Session, token: str, *, settings: ConsoleSettings,
+def find_session(session: Session, token: str, *, settings: Settings,
                  now: datetime | None = None) -> tuple[OfficialSession, Official] | None:
     """The live session this token opens and its official; None if unknown, expired or disabled."""
     now = now or datetime.now(UTC)
@@ -246,12 +246,12 @@ def end_session(session: Session, row: OfficialSession) -> None:
     session.delete(row)
 
 
-def _secret(settings: ConsoleSettings) -> str:
-    assert settings.session_secret is not None, "load_console_settings() supplies one"
+def _secret(settings: Settings) -> str:
+    assert settings.session_secret is not None, "create_app supplies one (with_session_secret)"
     return settings.session_secret.get_secret_value()
 
 
-def signed(value: str, settings: ConsoleSettings) -> str:
+def signed(value: str, settings: Settings) -> str:
     """An HMAC of `value` under the session secret (the sign-in form's CSRF token)."""
     return hmac.new(_secret(settings).encode(), b"sign-in:" + value.encode(), hashlib.sha256).hexdigest()
 

@@ -20,7 +20,6 @@ from fastapi import APIRouter, Depends, FastAPI, File, Form, Query, Request, Upl
 from starlette.responses import RedirectResponse, Response
 
 from app.console import service
-from app.console.settings import ConsoleSettings, load_console_settings
 from app.db.models import Official, OfficialSession
 from app.deps import RuleSetDep, SessionDep, SettingsDep, TodayDep, refuse_control_characters
 from app.engine import RuleSet
@@ -107,14 +106,9 @@ class SignedIn:
         return self.session_row.csrf_token
 
 
-async def get_console_settings(request: Request) -> ConsoleSettings:
-    return request.app.state.console_settings
 
 
-ConsoleSettingsDep = Annotated[ConsoleSettings, Depends(get_console_settings)]
-
-
-def require_official(request: Request, session: SessionDep, settings: ConsoleSettingsDep) -> SignedIn:
+def require_official(request: Request, session: SessionDep, settings: SettingsDep) -> SignedIn:
     """The signed-in official, or a redirect to the sign-in page."""
     token = request.cookies.get(SESSION_COOKIE)
     found = service.find_session(session, token, settings=settings) if token else None
@@ -195,17 +189,12 @@ def install(app: FastAPI) -> None:
     app.include_router(router)
 
 
-def startup(app: FastAPI) -> None:
-    """At start-up: the console settings (given ones kept), with a generated secret if none is set."""
-    app.state.console_settings = load_console_settings(getattr(app.state, "console_settings", None))
-
-
 # ---------------------------------------------------------------------------------------------------
 # Sign-in and sign-out
 # ---------------------------------------------------------------------------------------------------
 
 
-def _sign_in_page(request: Request, settings: ConsoleSettings, *, next_url: str, username: str = "",
+def _sign_in_page(request: Request, settings: Settings, *, next_url: str, username: str = "",
                   error: tuple[str, str] | None = None, status_code: int = 200) -> Response:
     nonce = secrets.token_urlsafe(24)
     response = page(request, "console/sign_in.html", {
@@ -216,13 +205,13 @@ def _sign_in_page(request: Request, settings: ConsoleSettings, *, next_url: str,
 
 
 @router.get("/sign-in")
-def sign_in_form(request: Request, settings: ConsoleSettingsDep, next: str = "") -> Response:  # noqa: A002
+def sign_in_form(request: Request, settings: SettingsDep, next: str = "") -> Response:  # noqa: A002
     return _sign_in_page(request, settings, next_url=_safe_next(next))
 
 
 @router.post("/sign-in")
 def sign_in(
-    request: Request, session: SessionDep, settings: ConsoleSettingsDep,
+    request: Request, session: SessionDep, settings: SettingsDep,
     username: Annotated[str, Form()] = "", password: Annotated[str, Form()] = "",
     csrf_token: Annotated[str, Form()] = "", next: Annotated[str, Form()] = "",  # noqa: A002
 ) -> Response:

@@ -82,7 +82,7 @@ def test_five_failures_pause_signing_in_even_with_the_right_password(
 
     with app.state.session_factory() as session:
         result = service.sign_in(session, username=official, password=PASSWORD, ip="10.0.0.1",
-                                 settings=app.state.console_settings, now=later)
+                                 settings=app.state.settings, now=later)
         session.rollback()
     assert result.official is not None
 
@@ -90,7 +90,7 @@ def test_five_failures_pause_signing_in_even_with_the_right_password(
 def test_failures_from_one_address_pause_it_for_every_username(app: FastAPI, official: str) -> None:
     from app.console import service
 
-    settings = app.state.console_settings.model_copy(update={"max_failures_per_ip": 3})
+    settings = app.state.settings.model_copy(update={"max_failures_per_ip": 3})
     with app.state.session_factory() as session:
         for n in range(3):
             assert service.sign_in(session, username=f"guess-{n}", password="x" * 12, ip="192.0.2.7",
@@ -153,7 +153,7 @@ def test_a_session_lasts_as_long_as_the_setting_says(client: TestClient, app: Fa
     sign_in_with(client, official)
     with app.state.session_factory() as session:
         row = session.scalar(select(OfficialSession).join(Official).where(Official.username == official))
-    minutes = app.state.console_settings.session_minutes
+    minutes = app.state.settings.session_minutes
     assert abs((row.expires_at - row.created_at) - timedelta(minutes=minutes)) < timedelta(seconds=1)
 
 
@@ -176,9 +176,9 @@ def test_the_cli_creates_and_disables_officials(app: FastAPI, client: TestClient
 
 
 def test_a_generated_secret_is_announced(caplog: pytest.LogCaptureFixture) -> None:
-    from app.console.settings import ConsoleSettings, load_console_settings
+    from app.settings import Settings, with_session_secret
 
-    with caplog.at_level("WARNING", logger="huiqi.console"):
-        settings = load_console_settings(ConsoleSettings(session_secret=None))
+    with caplog.at_level("WARNING", logger="huiqi.app"):
+        settings = with_session_secret(Settings(session_secret=None))
     assert settings.session_secret is not None and len(settings.session_secret.get_secret_value()) >= 32
     assert any("session secret generated" in str(getattr(r, "fields", r.getMessage())) for r in caplog.records)

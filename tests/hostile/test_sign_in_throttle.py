@@ -15,13 +15,13 @@ from tests.hostile.conftest import PASSWORD
 def attempt(app: FastAPI, username: str, password: str, ip: str) -> service.SignIn:
     with app.state.session_factory() as session:
         result = service.sign_in(session, username=username, password=password, ip=ip,
-                                 settings=app.state.console_settings)
+                                 settings=app.state.settings)
         session.commit()
         return result
 
 
 def test_parallel_attempts_are_checked_against_the_limit_one_by_one(app: FastAPI, official: str) -> None:
-    limit = app.state.console_settings.max_failures_per_username
+    limit = app.state.settings.max_failures_per_username
     ip = f"198.51.100.{uuid.uuid4().int % 250}"
     with ThreadPoolExecutor(max_workers=20) as pool:
         results = list(pool.map(lambda _: attempt(app, official, "wrong-password!", ip), range(20)))
@@ -31,7 +31,7 @@ def test_parallel_attempts_are_checked_against_the_limit_one_by_one(app: FastAPI
 
 
 def test_failures_from_another_address_do_not_lock_the_official_out(app: FastAPI, official: str) -> None:
-    for _ in range(app.state.console_settings.max_failures_per_username + 3):
+    for _ in range(app.state.settings.max_failures_per_username + 3):
         attempt(app, official, "an attacker's guess", "203.0.113.66")
     assert attempt(app, official, "an attacker's guess", "203.0.113.66").throttled
     from_the_office = attempt(app, official, PASSWORD, "192.0.2.10")
@@ -40,12 +40,12 @@ def test_failures_from_another_address_do_not_lock_the_official_out(app: FastAPI
 
 def test_one_address_trying_many_usernames_is_paused(app: FastAPI, official: str) -> None:
     ip = "203.0.113.77"
-    for n in range(app.state.console_settings.max_failures_per_ip):
+    for n in range(app.state.settings.max_failures_per_ip):
         assert not attempt(app, f"guess-{n}-{uuid.uuid4().hex[:6]}", "x" * 12, ip).throttled
     assert attempt(app, official, PASSWORD, ip).throttled
 
 
 def test_successful_sign_ins_do_not_use_up_an_office_address(app: FastAPI, official: str) -> None:
     ip = "192.0.2.99"
-    for _ in range(app.state.console_settings.max_failures_per_ip + 5):
+    for _ in range(app.state.settings.max_failures_per_ip + 5):
         assert attempt(app, official, PASSWORD, ip).official is not None
