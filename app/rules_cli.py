@@ -82,14 +82,14 @@ def explain(rules_dir: Path, profile_path: Path, as_of: date, lang: str) -> int:
         for error in exc.errors():
             print(f"{profile_path}: {'.'.join(str(p) for p in error['loc'])}: {error['msg']}")
         return 2
-    decision = evaluate(ruleset, profile, as_of=as_of)
+    evaluation = evaluate(ruleset, profile, as_of=as_of)
     heading = {"zh": "规则集版本 {v}，评估日期 {d}", "en": "Rule set {v}, as of {d}"}[lang]
     print(heading.format(v=ruleset.version, d=as_of.isoformat()))
     tables = ruleset.tables
     derived = ", ".join(f"{tables.label('fields', name, lang)} {format_fact(ruleset.facts[name], value, lang, tables)}"
-                        for name, value in decision.derived_facts.items() if value is not None)
+                        for name, value in evaluation.derived_facts.items() if value is not None)
     print(("派生事实：" if lang == "zh" else "Derived: ") + (derived or "-"))
-    for result in decision.results:
+    for result in evaluation.results:
         if not result.in_region:
             continue
         title = result.rule.definition.title.zh if lang == "zh" else result.rule.definition.title.en
@@ -100,9 +100,9 @@ def explain(rules_dir: Path, profile_path: Path, as_of: date, lang: str) -> int:
                 print(f"      → {gap['text'][lang]}")
         if result.missing_fields:
             print(("  缺少：" if lang == "zh" else "  missing: ") + ", ".join(result.missing_fields))
-    outside = sum(1 for result in decision.results if not result.in_region)
+    outside = sum(1 for result in evaluation.results if not result.in_region)
     print(("\n另有 {n} 项政策不适用于注册地。" if lang == "zh" else "\n{n} more measures do not cover this region.").format(n=outside))
-    questions = next_questions(decision, limit=5)
+    questions = next_questions(evaluation, limit=5)
     if questions:
         print("\n" + ("建议先补充：" if lang == "zh" else "Most useful to answer next: ")
               + ", ".join(f"{q.field} ({q.bears_on})" for q in questions))

@@ -210,8 +210,8 @@ def token_digest(token: str, secret: str) -> str:
     return hmac.new(secret.encode(), token.encode(), hashlib.sha256).hexdigest()
 
 
-def start_session(session: Session, official: Official, *, settings: Settings,
-                  now: datetime | None = None) -> tuple[str, OfficialSession]:
+def start_official_session(session: Session, official: Official, *, settings: Settings,
+                           now: datetime | None = None) -> tuple[str, OfficialSession]:
     """Open a session for `official`; return the cookie token (not stored) and the row."""
     now = now or datetime.now(UTC)
     session.execute(delete(OfficialSession).where(OfficialSession.expires_at <= now))  # tidy up, no more
@@ -226,8 +226,8 @@ def start_session(session: Session, official: Official, *, settings: Settings,
     return token, row
 
 
-def find_session(session: Session, token: str, *, settings: Settings,
-                 now: datetime | None = None) -> tuple[OfficialSession, Official] | None:
+def find_official_session(session: Session, token: str, *, settings: Settings,
+                          now: datetime | None = None) -> tuple[OfficialSession, Official] | None:
     """The live session this token opens and its official; None if unknown, expired or disabled."""
     now = now or datetime.now(UTC)
     found = session.execute(
@@ -242,7 +242,7 @@ def find_session(session: Session, token: str, *, settings: Settings,
     return row, official
 
 
-def end_session(session: Session, row: OfficialSession) -> None:
+def end_official_session(session: Session, row: OfficialSession) -> None:
     session.delete(row)
 
 

@@ -111,7 +111,7 @@ class SignedIn:
 def require_official(request: Request, session: SessionDep, settings: SettingsDep) -> SignedIn:
     """The signed-in official, or a redirect to the sign-in page."""
     token = request.cookies.get(SESSION_COOKIE)
-    found = service.find_session(session, token, settings=settings) if token else None
+    found = service.find_official_session(session, token, settings=settings) if token else None
     if found is None:
         next_url = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         raise SignInRequiredError(next_url if request.method == "GET" else COOKIE_PATH)
@@ -234,7 +234,7 @@ def sign_in(
     if result.official is None:
         return _sign_in_page(request, settings, next_url=next_url, username=username, status_code=401,
                              error=("用户名或密码不正确。", "The username or password is not correct."))
-    token, _ = service.start_session(session, result.official, settings=settings)
+    token, _ = service.start_official_session(session, result.official, settings=settings)
     response = RedirectResponse(next_url, status_code=303)
     _set_cookie(request, response, SESSION_COOKIE, token, max_age=settings.session_minutes * 60)
     response.delete_cookie(SIGN_IN_COOKIE, path=COOKIE_PATH)
@@ -243,7 +243,7 @@ def sign_in(
 
 @router.post("/sign-out")
 def sign_out(request: Request, session: SessionDep, signed_in: CheckedOfficial) -> Response:
-    service.end_session(session, signed_in.session_row)
+    service.end_official_session(session, signed_in.session_row)
     service.record_event(session, action=service.SIGN_OUT, username=signed_in.official.username,
                          official_id=signed_in.official.id, ip=client_ip(request))
     response = RedirectResponse(f"{COOKIE_PATH}/sign-in", status_code=303)

@@ -2,13 +2,13 @@
 tables, and decides; the web and the database are adapters around it."""
 
 from .errors import EngineError, ExpressionError, ProfileDateError, RuleFileError, RuleSetError
-from .evaluate import CriterionResult, Decision, RuleResult, evaluate, evaluate_rule
+from .evaluate import CriterionOutcome, Evaluation, RuleResult, evaluate, evaluate_rule
 from .profile import Profile
-from .questions import Question, next_questions
+from .questions import NextQuestion, next_questions
 from .ruleset import Rule, RuleSet, build_ruleset, compile_rule, load_ruleset
 
 __all__ = [
-    "CriterionResult", "Decision", "EngineError", "ExpressionError", "Profile", "ProfileDateError", "Question", "Rule",
+    "CriterionOutcome", "Evaluation", "EngineError", "ExpressionError", "Profile", "ProfileDateError", "NextQuestion", "Rule",
     "RuleFileError", "RuleResult", "RuleSet", "RuleSetError", "build_ruleset", "compile_rule", "evaluate",
     "evaluate_rule", "load_ruleset", "next_questions",
 ]

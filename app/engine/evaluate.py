@@ -43,7 +43,7 @@ _OP_TEXT = {">=": "≥", ">": ">", "<=": "≤", "<": "<", "==": "=", "!=": "≠"
 
 
 @dataclass(slots=True)  # not frozen: a frozen dataclass is built 3x slower, ~30 of them per answer
-class CriterionResult:
+class CriterionOutcome:
     id: str
     status: str  # met | not_met | unknown
     explanation: dict[str, str]
@@ -100,8 +100,8 @@ class RuleResult:
         self.status = status
         self._reading = reading
         self.in_region = in_region
-        self._criteria: tuple[CriterionResult, ...] | None = None
-        self._own: tuple[CriterionResult, ...] | None = None
+        self._criteria: tuple[CriterionOutcome, ...] | None = None
+        self._own: tuple[CriterionOutcome, ...] | None = None
         self._missing_fields: tuple[str, ...] | None = None
 
     @property
@@ -109,14 +109,14 @@ class RuleResult:
         return self.rule.id
 
     @property
-    def criteria(self) -> tuple[CriterionResult, ...]:
+    def criteria(self) -> tuple[CriterionOutcome, ...]:
         """The region criterion first, then the rule's own (not evaluated outside the region)."""
         if self._criteria is None:
             self._criteria = (self._region_criterion(), *self._own_criteria)
         return self._criteria
 
     @property
-    def _own_criteria(self) -> tuple[CriterionResult, ...]:
+    def _own_criteria(self) -> tuple[CriterionOutcome, ...]:
         if self._own is None:
             self._own = tuple(map(self._criterion, self.rule.criteria)) if self.in_region is not False else ()
         return self._own
@@ -171,7 +171,7 @@ class RuleResult:
 
     # -- building the explanation ------------------------------------------------------------------
 
-    def _region_criterion(self) -> CriterionResult:
+    def _region_criterion(self) -> CriterionOutcome:
         texts, scope = self._reading.texts, self.rule.scope_names
         zh, en = texts["zh"]["region"], texts["en"]["region"]
         if self.in_region:
@@ -183,13 +183,13 @@ class RuleResult:
                 "en": f"Registered somewhere in {en}; the measure covers only {scope['en']} there: "
                       "please give the next level down (city or district).",
             }
-            return CriterionResult("region", UNKNOWN, explanation, missing_fields=("region_code",))
+            return CriterionOutcome("region", UNKNOWN, explanation, missing_fields=("region_code",))
         else:
             explanation = {"zh": f"注册地{zh}不在本政策适用地区（{scope['zh']}）内。",
                            "en": f"Registered in {en}, outside the measure's region ({scope['en']})."}
-        return CriterionResult("region", MET if self.in_region else NOT_MET, explanation)
+        return CriterionOutcome("region", MET if self.in_region else NOT_MET, explanation)
 
-    def _criterion(self, criterion: CompiledCriterion) -> CriterionResult:
+    def _criterion(self, criterion: CompiledCriterion) -> CriterionOutcome:
         truth = criterion.evaluate(self._reading.facts)
         status = _TRUTH_STATUS[truth]
         missing: tuple[str, ...] = ()
@@ -199,14 +199,14 @@ class RuleResult:
         elif truth is False:
             gaps = self._gaps(criterion)
         if truth is False and settled_by_sector(criterion, self._reading.facts):
-            return CriterionResult(criterion.id, status, self._beyond_profile(), gaps)
+            return CriterionOutcome(criterion.id, status, self._beyond_profile(), gaps)
         templates = criterion.explain[status]
         explanation = {lang: self._render(templates[lang], lang, missing) for lang in LANGUAGES}
         provisional = truth is not None and self._rests_on_assumption(criterion, truth)
         if provisional:
             explanation = {lang: text + PROVISIONAL[lang] for lang, text in explanation.items()}
         already = truth is False and criterion.definition.already_if_not_met
-        return CriterionResult(criterion.id, status, explanation, () if already else gaps, missing, provisional,
+        return CriterionOutcome(criterion.id, status, explanation, () if already else gaps, missing, provisional,
                                already)
 
     def _rests_on_assumption(self, criterion: CompiledCriterion, truth: bool) -> bool:
@@ -303,7 +303,7 @@ def _facts_of(leaf: Any) -> Iterator[str]:
             yield operand.name
 
 
-class Decision:
+class Evaluation:
     """The answer for one profile on one date: a result for every rule in force."""
 
     def __init__(self, reading: Reading, as_of: date, evaluated: list[RuleResult]) -> None:
@@ -380,7 +380,7 @@ def check_founding(profile: Profile, as_of: date) -> None:
                                              f"after the evaluation date {as_of.isoformat()}")
 
 
-def evaluate(ruleset: RuleSet, profile: Profile | dict[str, Any], *, as_of: date) -> Decision:
+def evaluate(ruleset: RuleSet, profile: Profile | dict[str, Any], *, as_of: date) -> Evaluation:
     """Decide every rule in force on `as_of` for one profile."""
     if not isinstance(profile, Profile):
         profile = Profile.model_validate(profile)
@@ -391,7 +391,7 @@ def evaluate(ruleset: RuleSet, profile: Profile | dict[str, Any], *, as_of: date
         for rule, in_region in ruleset.candidates(profile.region_code)
         if rule.definition.validity is None or rule.in_force(as_of)
     ]
-    return Decision(reading, as_of, evaluated)
+    return Evaluation(reading, as_of, evaluated)
 
 
 def evaluate_rule(ruleset: RuleSet, rule: Rule, profile: Profile, *, as_of: date) -> RuleResult:

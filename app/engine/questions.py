@@ -6,7 +6,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from .evaluate import Decision
+from .evaluate import Evaluation
 from .facts import ACTIVITIES, CERTIFICATIONS, ENTITY_TYPES, LISTING_STATUSES
 from .ruleset import NEEDS_INFO
 from .tables import Tables
@@ -20,21 +20,21 @@ _LIST = {"certifications": CERTIFICATIONS, "activities": ACTIVITIES}
 
 
 @dataclass(frozen=True, slots=True)
-class Question:
+class NextQuestion:
     field: str
     settles: int  # needs_info answers where this is the only missing field: answering it decides them
     bears_on: int  # needs_info answers that list this field among their missing fields
     policy_ids: tuple[str, ...]
 
 
-def next_questions(decision: Decision, limit: int | None = None) -> list[Question]:
+def next_questions(evaluation: Evaluation, limit: int | None = None) -> list[NextQuestion]:
     """Missing fields, most useful first: those that alone settle the most answers, then those that
     bear on the most, then by the weight of the answers they share with fewer other fields."""
     bears_on: Counter[str] = Counter()
     settles: Counter[str] = Counter()
     weight: Counter[str] = Counter()
     policies: dict[str, list[str]] = {}
-    for result in decision.evaluated:
+    for result in evaluation.evaluated:
         if result.status != NEEDS_INFO:
             continue
         fields = result.missing_fields
@@ -45,7 +45,7 @@ def next_questions(decision: Decision, limit: int | None = None) -> list[Questio
         if len(fields) == 1:
             settles[fields[0]] += 1
     ranked = sorted(bears_on, key=lambda field: (-settles[field], -bears_on[field], -weight[field], field))
-    questions = [Question(field, settles[field], bears_on[field], tuple(policies[field])) for field in ranked]
+    questions = [NextQuestion(field, settles[field], bears_on[field], tuple(policies[field])) for field in ranked]
     return questions[:limit] if limit is not None else questions
 
 

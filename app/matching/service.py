@@ -38,17 +38,17 @@ LANGS = ("both", "zh", "en")
 
 def _answer(ruleset: RuleSet, profile: Profile, as_of: date, scope: str, lang: str,
             ) -> tuple[dict[str, Any], dict[str, str]]:
-    decision = evaluate(ruleset, profile, as_of=as_of)
-    answer = decision.to_dict(scope)
+    evaluation = evaluate(ruleset, profile, as_of=as_of)
+    answer = evaluation.to_dict(scope)
     answer["questions"] = [
-        {"field": q.field, "settles": q.settles, **question_text(q.field, decision.facts, ruleset.tables)}
-        for q in next_questions(decision)
+        {"field": q.field, "settles": q.settles, **question_text(q.field, evaluation.facts, ruleset.tables)}
+        for q in next_questions(evaluation)
     ]
     if scope != "all" or lang != "both":  # what a replay needs to answer the same way
         answer["scope"], answer["lang"] = scope, lang
     if lang != "both":
         answer = in_language(answer, lang)
-    versions = decision.rule_versions
+    versions = evaluation.rule_versions
     return answer, {result["policy_id"]: versions[result["policy_id"]] for result in answer["results"]}
 
 
