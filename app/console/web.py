@@ -22,6 +22,7 @@ from starlette.responses import RedirectResponse, Response
 from app.console import service
 from app.db.models import Official, OfficialSession
 from app.deps import RuleSetDep, SessionDep, SettingsDep, TodayDep, refuse_control_characters
+from app.settings import Settings
 from app.engine import RuleSet
 from app.engine.examples import run_examples
 from app.engine.expressions import Param, names_in
@@ -538,4 +539,4 @@ def _not_found(request: Request, signed_in: SignedIn, title: tuple[str, str], de
                 status_code=404)
 
 
-__all__ = ["install", "router", "startup"]
+__all__ = ["install", "router"]
