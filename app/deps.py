@@ -31,7 +31,7 @@ async def get_settings(request: Request) -> Settings:
 async def get_ruleset(request: Request) -> RuleSet:
     """The rule set this request is answered with: the one its Huiqi-Ruleset-Version header names
     (RequestContextMiddleware took it when the request came in)."""
-    return request.scope.get("state", {}).get("ruleset") or request.app.state.ruleset
+    return request.scope.get("state", {}).get("ruleset") or request.app.state.rules.current
 
 
 async def get_session_factory(request: Request) -> sessionmaker[Session]:

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import importlib.resources
-import os
 import logging
-import signal
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import date
@@ -23,14 +21,14 @@ from sqlalchemy import text
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from app import heap, problems
+from app import problems
 from app.clients.ratelimit import SlidingWindowLimiter, UnknownKeys
 from app.companies.api import router as companies_router
 from app.console import web as console_web
 from app.db.session import make_engine, make_session_factory
 from app.deps import get_ruleset, rate_limit, refuse_control_characters
 from app.engine import Profile, RuleSet, RuleSetError, load_ruleset
-from app.errors import DatabaseUnavailableError
+from app.errors import DatabaseUnavailableError, RuleSetRejectedError
 from app.lookups.api import router as lookups_router
 from app.matching import admin as matching_admin
 from app.matching import service as matching_service
@@ -47,9 +45,8 @@ from app.middleware import (
     SecurityHeadersMiddleware,
     configure_logging,
 )
-from app.policies import service as policies_service
 from app.policies.api import router as policies_router
-from app.registry import service as registry_service
+from app.serving import ServedRules
 from app.settings import Settings, get_settings, with_session_secret
 from app.templating import STATIC_DIR
 
@@ -70,40 +67,30 @@ class StartupError(RuntimeError):
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
+    rules = ServedRules(settings)
     try:
-        ruleset = load_ruleset(settings.rules_dir)
+        ruleset = rules.load()
     except RuleSetError as exc:
         log.error("rule set does not load", extra={"fields": {"message": "rule set does not load",
                                                              "rules_dir": str(settings.rules_dir),
                                                              "report": str(exc)}})
         raise StartupError(f"Refusing to start: the rules in {settings.rules_dir} do not load.\n{exc}") from None
-    mismatch = matching_admin.pin_mismatch(settings, ruleset)
-    if mismatch:
-        log.error("rule set not the expected one", extra={"fields": {
-            "message": "rule set not the expected one", "report": mismatch}})
-        raise StartupError(f"Refusing to start: {mismatch}.")
+    except RuleSetRejectedError as exc:
+        raise StartupError(f"Refusing to start: {exc.detail}") from None
     engine = make_engine(settings.database_url, connect_timeout=settings.db_connect_timeout_seconds,
                          statement_timeout_ms=settings.db_statement_timeout_ms,
                          lock_timeout_ms=settings.db_lock_timeout_ms, wait_timeout=settings.db_wait_timeout_seconds,
                          pool_timeout=settings.db_pool_timeout_seconds)
     factory = make_session_factory(engine)
-
-    def record(ruleset: RuleSet) -> int:
-        with factory() as session:
-            new = policies_service.record_rule_versions(session, ruleset)
-            registry_service.refresh_stale_facts(session, ruleset)
-            session.commit()
-            return new
-
     try:
-        new = await run_in_threadpool(record, ruleset)
+        new = await rules.serve(ruleset, factory)
     except Exception as exc:
         engine.dispose()
         raise StartupError(
             f"Refusing to start: cannot record rule versions in the database ({type(exc).__name__}). "
             "Has `alembic upgrade head` been run?"
         ) from exc
-    app.state.ruleset = ruleset
+    app.state.rules = rules
     app.state.db_engine = engine
     app.state.session_factory = factory
     writer = DecisionWriter(engine, queue_size=settings.decision_queue_size, batch_size=settings.decision_batch_size,
@@ -119,33 +106,18 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     attach_read_barrier(factory, writer)
     writer.start()
     app.state.decision_writer = writer
-    app.state.reload_lock = asyncio.Lock()
-    app.state.reload_tasks = set()
-    sighup = _install_sighup(app)
     log.info("started", extra={"fields": {"message": "started", "ruleset_version": ruleset.version,
                                           "rules": len(ruleset.rules), "new_rule_versions": new}})
-    del ruleset  # app.state holds it: a reload must be able to free it
-    heap.settle()
+    del ruleset  # `rules` holds it: a reload must be able to free it
     try:
         yield
     finally:
-        if sighup:
-            asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
         # uvicorn runs this after the last in-flight request (on SIGTERM too): every queued decision is
         # written, or journalled, before the process exits. Called on the loop's own thread, as there is
         # nothing left to serve: the thread pool may be full of requests stuck on a frozen database.
         writer.close()
         engine.dispose()
-        heap.thaw()
-
-
-def _install_sighup(app: FastAPI) -> bool:
-    """SIGHUP reloads the rule files (app/matching/admin.py); only where the loop may own signals."""
-    try:
-        asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, matching_admin.on_sighup, app)
-    except (ValueError, RuntimeError, NotImplementedError, AttributeError):
-        return False  # not the main thread (a test client), or no SIGHUP on this platform
-    return True
+        rules.stop()
 
 
 async def _database_unavailable(request: Request, exc: Exception) -> Response:
@@ -256,7 +228,8 @@ def _openapi_with_hand_read_bodies(app: FastAPI) -> Any:
             components = schema.setdefault("components", {}).setdefault("schemas", {})
             for name, definition in defs.get("$defs", {}).items():
                 components.setdefault(name, definition)
-            ruleset = getattr(app.state, "ruleset", None) or load_ruleset(app.state.settings.rules_dir)
+            served = getattr(app.state, "rules", None)
+            ruleset = served.current if served else load_ruleset(app.state.settings.rules_dir)
             app.openapi_schema = _document_examples(_document_security(problems.document_problems(schema)), ruleset)
         return app.openapi_schema
 

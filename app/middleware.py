@@ -91,9 +91,10 @@ class RequestContextMiddleware:
         incoming = _header(scope, b"x-request-id")
         request_id = incoming if incoming and _REQUEST_ID.match(incoming) else uuid.uuid4().hex
         state["request_id"] = request_id
-        # One rule set per request: the one named in the header answers it, even if a reload swaps
-        # app.state.ruleset meanwhile (deps.get_ruleset reads it from here).
-        ruleset = getattr(scope["app"].state, "ruleset", None) if "app" in scope else None
+        # One rule set per request: the one named in the header answers it, even if a reload swaps the
+        # served one meanwhile (app/serving.py; deps.get_ruleset reads it from here).
+        served = getattr(scope["app"].state, "rules", None) if "app" in scope else None
+        ruleset = served.current if served is not None else None
         state["ruleset"] = ruleset
         extra = [(b"x-request-id", request_id.encode())]
         if ruleset is not None:

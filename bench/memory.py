@@ -116,7 +116,7 @@ def child(case: str, database_url: str, rules_dir: str, bodies_file: str, reques
             for n in range(requests):
                 status = await call(app, bodies[n % len(bodies)])
                 assert status == 200, status
-            return len(app.state.ruleset.rules), loaded
+            return len(app.state.rules.current.rules), loaded
 
     rules, loaded = asyncio.run(run())
     measured = memory_kib()  # before the sample answer below, which loads the rule set again

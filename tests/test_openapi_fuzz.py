@@ -77,7 +77,7 @@ FUZZ_SETTINGS = settings(max_examples=MAX_EXAMPLES, deadline=None, derandomize=D
 def pinned(app: Any) -> dict[str, str]:
     """The rule set version served, sent back: a generated one would stop the request at a 412 (a third
     of them did) before it reached the operation. The 412 itself is tested in tests/matching/test_api.py."""
-    return {"Huiqi-Ruleset-Version": app.state.ruleset.version}
+    return {"Huiqi-Ruleset-Version": app.state.rules.current.version}
 
 
 @schema.parametrize()

@@ -309,15 +309,12 @@ def policy(request: Request, policy_id: str, signed_in: CurrentOfficial, session
     }, signed_in=signed_in)
 
 
-_example_cache: dict[tuple[str, str], list[Any]] = {}
-
-
 def _examples(ruleset: RuleSet, policy_id: str) -> list[Any]:
-    """A rule's worked examples, run once per rule-set version (they never change within one)."""
-    key = (ruleset.version, policy_id)
-    if key not in _example_cache:
-        _example_cache[key] = run_examples(ruleset, ruleset.rules[policy_id])
-    return _example_cache[key]
+    """A rule's worked examples, run once per rule set (they never change within one)."""
+    kept = ruleset.example_outcomes
+    if policy_id not in kept:
+        kept[policy_id] = run_examples(ruleset, ruleset.rules[policy_id])
+    return kept[policy_id]
 
 
 # ---------------------------------------------------------------------------------------------------

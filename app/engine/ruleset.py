@@ -156,6 +156,9 @@ class RuleSet:
     # Kept by evaluate.py: each rule's region criterion as answered, which depends only on the rule
     # and the company's region code.
     region_criteria: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict, repr=False)
+    # Kept by examples.run_examples: each rule's worked examples as run with this rule set (they never
+    # change within one), so a page that shows them does not run them again.
+    example_outcomes: dict[str, list[Any]] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         by_region: dict[str, list[Rule]] = {}

@@ -99,7 +99,7 @@ def older_version(app: FastAPI, client: TestClient) -> Iterator[str]:
 
 def test_diff_between_two_versions_chosen_with_two_selects(client: TestClient, app: FastAPI, signed_in: str,
                                                            older_version: str) -> None:
-    current = app.state.ruleset.rules["js-sumao-loan"].version
+    current = app.state.rules.current.rules["js-sumao-loan"].version
     page = client.get("/console/policies/js-sumao-loan").text
     assert '<select class="select" id="from" name="from">' in page and 'id="to" name="to"' in page
     with app.state.session_factory() as session:  # other tests may have recorded versions of their own
@@ -196,7 +196,7 @@ def test_reach_counts_every_stored_company_for_every_policy(client: TestClient, 
     from app.registry import service as registry_service
 
     with app.state.session_factory() as session:
-        sumao = next(r for r in registry_service.reach(session, app.state.ruleset, as_of=date.today())
+        sumao = next(r for r in registry_service.reach(session, app.state.rules.current, as_of=date.today())
                      if r.policy_id == "js-sumao-loan")
     html = client.get("/console/reach?lang=en").text
     row = html[html.index("<code class=\"muted\">js-sumao-loan</code>"):]
@@ -219,7 +219,7 @@ def test_a_stricter_draft_shows_who_loses_eligibility(client: TestClient, app: F
     from app.engine import compile_rule
     from app.registry import service as registry_service
 
-    ruleset = app.state.ruleset
+    ruleset = app.state.rules.current
     with app.state.session_factory() as session:
         impact = registry_service.impact(session, compile_rule(draft, "js-sumao-loan.yaml", tables=ruleset.tables),
                                          ruleset, as_of=date.today())
@@ -233,7 +233,7 @@ def test_a_stricter_draft_shows_who_loses_eligibility(client: TestClient, app: F
     assert event.details["policy_id"] == "js-sumao-loan" and event.details["lost"] == lost
     assert event.details["gained"] == 0 and event.details["errors"] == 0
     # Nothing was published: the rule in force is unchanged.
-    assert app.state.ruleset.rules["js-sumao-loan"].source_text == SUMAO
+    assert app.state.rules.current.rules["js-sumao-loan"].source_text == SUMAO
 
 
 def test_a_looser_draft_uploaded_as_a_file_shows_who_gains(client: TestClient, signed_in: str,
@@ -305,7 +305,7 @@ def test_an_audit_row_is_never_changed(client: TestClient, app: FastAPI, officia
 
 def test_every_assumption_of_the_catalogue_is_listed_on_one_page(client: TestClient, app: FastAPI, signed_in: str) -> None:
     html = client.get("/console/assumptions?lang=en").text
-    assumed = [(rule, name, p) for rule in app.state.ruleset.rules.values()
+    assumed = [(rule, name, p) for rule in app.state.rules.current.rules.values()
                for name, p in rule.definition.parameters.items() if p.basis == "assumption"]
     for rule, name, parameter in assumed:
         assert f"<code>{name}</code>" in html and f'href="/console/policies/{rule.id}"' in html
@@ -316,7 +316,7 @@ def test_the_policy_list_tells_a_period_not_stated_from_an_expired_one(client: T
                                                                        signed_in: str) -> None:
     html = client.get("/console/policies?lang=zh").text
     assert "长期" not in html  # an end no source states is "not stated", never "open-ended"
-    rules = app.state.ruleset.rules.values()
+    rules = app.state.rules.current.rules.values()
     if any(rule.definition.validity is None or rule.definition.validity.to is None for rule in rules):
         assert "未说明" in html or "截止日期未说明" in html
     if any(rule.definition.validity and rule.definition.validity.to and rule.definition.validity.to < date.today()

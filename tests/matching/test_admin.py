@@ -108,7 +108,7 @@ def test_a_reload_to_rules_other_than_the_pinned_version_is_refused(database_url
 
 def test_a_replaced_rule_set_is_freed(running, rules) -> None:
     client, admin = running
-    replaced = weakref.ref(client.app.state.ruleset)  # type: ignore[attr-defined]
+    replaced = weakref.ref(client.app.state.rules.current)  # type: ignore[attr-defined]
     path = a_rule_file(rules)
     path.write_text(path.read_text(encoding="utf-8") + "\n# reviewed once more\n", encoding="utf-8")
     assert client.post("/v1/admin/reload", headers=admin).json()["changed"]

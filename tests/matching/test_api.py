@@ -33,7 +33,7 @@ def test_match_answers_in_the_contract_shape(client, app) -> None:
     assert response.headers["content-type"] == "application/json"
     answer = response.json()
     assert {"decision_id", "ruleset", "derived", "results", "questions"} <= answer.keys()
-    assert answer["ruleset"] == {"version": app.state.ruleset.version, "as_of": AS_OF}
+    assert answer["ruleset"] == {"version": app.state.rules.current.version, "as_of": AS_OF}
     assert answer["derived"]["size_class"] == "small"
     assert answer["derived"]["export_share"] == pytest.approx(0.3)
     statuses = [r["status"] for r in answer["results"]]
@@ -129,7 +129,7 @@ def test_replay_reproduces_a_decision_under_unchanged_rules(client, app) -> None
     assert report["replay"] == {"reproduced": True, "differences": []}
     assert report["current"]["decides_differently"] is False
     assert report["current"]["changed_rules"] == []
-    assert report["current"]["ruleset_version"] == app.state.ruleset.version
+    assert report["current"]["ruleset_version"] == app.state.rules.current.version
 
 
 def _rules_with_higher_export_threshold(tmp_path: Path) -> Path:
@@ -185,7 +185,7 @@ def test_replay_reports_a_decision_whose_answer_no_longer_reproduces(client, app
 
 
 def test_every_response_carries_the_ruleset_version_and_a_request_id(client, app) -> None:
-    version = app.state.ruleset.version
+    version = app.state.rules.current.version
     for response in (client.get("/healthz"), client.get("/nope"), match(client, {"region_code": "x"}),
                      client.get("/v1/policies")):
         assert response.headers["huiqi-ruleset-version"] == version
@@ -194,7 +194,7 @@ def test_every_response_carries_the_ruleset_version_and_a_request_id(client, app
 
 
 def test_a_request_may_require_the_ruleset_version_it_answers_with(client, app) -> None:
-    version = app.state.ruleset.version
+    version = app.state.rules.current.version
     same = match(client, SUZHOU_EXPORTER, headers={"Huiqi-Ruleset-Version": version})
     assert same.status_code == 200 and same.json()["ruleset"]["version"] == version
     other = match(client, SUZHOU_EXPORTER, headers={"Huiqi-Ruleset-Version": "0123456789abcdef"})
@@ -210,27 +210,27 @@ def test_a_reload_during_a_request_does_not_change_the_rule_set_that_answers_it(
     from app.engine import load_ruleset
     from app.matching import service
 
-    serving, reloaded = app.state.ruleset, load_ruleset(ROOT / "rules")
+    serving, reloaded = app.state.rules.current, load_ruleset(ROOT / "rules")
     reloaded.version = "0123456789abcdef"  # another rule set, as a reload would swap in
     decide_json = service.decide_json
 
     def reload_meanwhile(ruleset, profile, **options):  # type: ignore[no-untyped-def]
-        app.state.ruleset = reloaded
+        app.state.rules.current = reloaded
         return decide_json(ruleset, profile, **options)
 
     monkeypatch.setattr(service, "decide_json", reload_meanwhile)
     try:
         response = match(client, SUZHOU_EXPORTER, headers={"Huiqi-Ruleset-Version": serving.version})
     finally:
-        app.state.ruleset = serving
+        app.state.rules.current = serving
     assert response.status_code == 200
     assert response.json()["ruleset"]["version"] == response.headers["huiqi-ruleset-version"] == serving.version
 
 
 def test_readyz_reports_the_ruleset(client, app) -> None:
     body = client.get("/readyz").json()
-    assert body == {"status": "ready", "ruleset_version": app.state.ruleset.version,
-                    "rules": len(app.state.ruleset.rules)}
+    assert body == {"status": "ready", "ruleset_version": app.state.rules.current.version,
+                    "rules": len(app.state.rules.current.rules)}
 
 
 def test_unknown_path_and_wrong_method_are_problems(client) -> None:
@@ -386,5 +386,5 @@ def test_the_openapi_document_shows_match_examples_decided_by_the_served_rules(c
     for example in examples.values():  # each is a valid request
         assert client.post("/v1/match", json=example["value"]).status_code == 200
     answer = operation["responses"]["200"]["content"]["application/json"]["example"]
-    assert answer["ruleset"]["version"] == app.state.ruleset.version
+    assert answer["ruleset"]["version"] == app.state.rules.current.version
     assert answer["results"] and {"kind", "benefit", "how_to_apply", "validity", "document"} <= answer["results"][0].keys()

@@ -21,7 +21,7 @@ from tests.matching.test_writer import row
 
 @pytest.fixture
 def ruleset(app, client) -> Any:
-    return app.state.ruleset
+    return app.state.rules.current
 
 
 def stored(factory: Any, ids: list[Any]) -> dict[Any, Decision]:

@@ -99,7 +99,7 @@ def test_answer_lists_eligible_first_with_reasons_sources_and_how_to_apply(clien
     eligible = section(html, "eligible")
     assert "苏贸贷" in eligible
     sumao = eligible[eligible.index('id="m-js-sumao-loan"'):]
-    rule = client.app.state.ruleset.rules["js-sumao-loan"].definition  # type: ignore[attr-defined]
+    rule = client.app.state.rules.current.rules["js-sumao-loan"].definition  # type: ignore[attr-defined]
     assert escape(rule.benefit.summary.zh) in sumao  # what it gives
     assert escape(rule.benefit.amount.text.zh) in sumao  # how much
     assert "扩大“苏贸贷”惠企数量和放贷规模" in sumao  # provenance quote

@@ -28,7 +28,7 @@ PROFILE = {"region_code": "320506", "industry_code": "C3911", "employees": 80,
 
 @pytest.fixture
 def ruleset(app, client) -> Any:
-    return app.state.ruleset
+    return app.state.rules.current
 
 
 @pytest.fixture

@@ -16,8 +16,8 @@ def ids(response) -> list[str]:  # type: ignore[no-untyped-def]
 
 def test_list_policies_returns_every_rule_by_id(client, app) -> None:
     page = client.get("/v1/policies", params={"limit": 200}).json()
-    assert page["total"] == len(app.state.ruleset.rules)
-    assert [p["id"] for p in page["items"]] == sorted(app.state.ruleset.rules)
+    assert page["total"] == len(app.state.rules.current.rules)
+    assert [p["id"] for p in page["items"]] == sorted(app.state.rules.current.rules)
     first = page["items"][0]
     assert {"id", "title", "region", "issuer", "benefit", "validity", "version"} <= first.keys()
 
@@ -56,7 +56,7 @@ def test_activity_filter_keeps_rules_whose_conditions_name_it(client) -> None:
 
 
 def test_in_force_on_filter(client, app) -> None:
-    rules = app.state.ruleset.rules
+    rules = app.state.rules.current.rules
     for day in ("2019-01-01", "2023-06-30", "2030-01-01"):
         from datetime import date
 
@@ -79,7 +79,7 @@ def test_read_policy_shows_provenance_parameters_criteria_and_versions(client, a
     assert policy["benefit"]["amount_stated"] is (policy["benefit"]["amount"] is not None)
     assert policy["benefit"]["kind"] == "loan"
     assert policy["file_name"] == "js-sumao-loan.yaml"
-    current = app.state.ruleset.rules["js-sumao-loan"].version
+    current = app.state.rules.current.rules["js-sumao-loan"].version
     assert policy["version"] == current
     assert current in [v["version"] for v in policy["versions"] if v["current"]]
 

@@ -9,7 +9,7 @@ from app.policies.service import record_rule_versions
 
 
 def test_recording_the_same_rule_set_again_adds_and_changes_nothing(app, client) -> None:
-    ruleset = app.state.ruleset
+    ruleset = app.state.rules.current
     with app.state.session_factory() as session:
         before = {(r.rule_id, r.version): (r.content, r.first_seen_at) for r in session.scalars(select(RuleVersion))}
         assert record_rule_versions(session, ruleset) == 0

@@ -38,13 +38,13 @@ def stored(client: TestClient, app: FastAPI, seeds: dict[str, dict[str, Any]]) -
 
 
 def python_statuses(app: FastAPI, rule, profiles: dict, as_of: date) -> dict:  # type: ignore[no-untyped-def]
-    ruleset = app.state.ruleset
+    ruleset = app.state.rules.current
     return {cid: evaluate_rule(ruleset, rule, p, as_of=as_of).status for cid, p in profiles.items()}
 
 
 @pytest.mark.parametrize("as_of", DATES, ids=str)
 def test_sql_and_python_agree_on_every_seed_company_and_rule(app: FastAPI, stored: dict, as_of: date) -> None:
-    ruleset = app.state.ruleset
+    ruleset = app.state.rules.current
     with app.state.session_factory() as session:
         for rule in ruleset.rules.values():
             assert registry.statuses(session, rule, ruleset, as_of=as_of) == python_statuses(app, rule, stored, as_of), rule.id
@@ -52,14 +52,14 @@ def test_sql_and_python_agree_on_every_seed_company_and_rule(app: FastAPI, store
 
 def test_every_outcome_occurs_among_the_seeds(app: FastAPI, stored: dict) -> None:
     # The agreement above means something only if the seeds reach every status.
-    ruleset = app.state.ruleset
+    ruleset = app.state.rules.current
     seen = {status for rule in ruleset.rules.values() for status in python_statuses(app, rule, stored, DATES[0]).values()}
     assert seen == {"eligible", "needs_info", "ineligible"}
 
 
 @pytest.mark.parametrize("as_of", DATES, ids=str)
 def test_reach_counts_match_python(app: FastAPI, stored: dict, as_of: date) -> None:
-    ruleset = app.state.ruleset
+    ruleset = app.state.rules.current
     with app.state.session_factory() as session:
         reach = {r.policy_id: r for r in registry.reach(session, ruleset, as_of=as_of)}
     in_force = {rule.id for rule in ruleset.rules.values() if rule.in_force(as_of)}
@@ -74,7 +74,7 @@ def test_reach_counts_match_python(app: FastAPI, stored: dict, as_of: date) -> N
 def draft_of_sumao(app: FastAPI, stored: dict, old: str, new: str):  # type: ignore[no-untyped-def]
     """js-sumao-loan's file with `old` replaced by `new`, compiled as a draft: each stored company's
     status under today's rule and under the draft (by the Python evaluator), and the registry's impact."""
-    ruleset = app.state.ruleset
+    ruleset = app.state.rules.current
     current = ruleset.rules["js-sumao-loan"]
     text = current.source_text.replace(old, new, 1)
     assert text != current.source_text
@@ -132,7 +132,7 @@ criteria:
 
 @pytest.mark.parametrize("op", [">=", ">", "<=", "<", "==", "!="])
 def test_company_age_boundaries_agree(client: TestClient, app: FastAPI, op: str) -> None:
-    ruleset = app.state.ruleset
+    ruleset = app.state.rules.current
     rule = compile_rule(AGE_RULE.replace("OP", op), "age-rule.yaml", tables=ruleset.tables)
     as_of = date(2024, 2, 29)
     founded = [None, date(2021, 2, 28), date(2021, 3, 1), date(2021, 2, 27), date(2020, 2, 29), date(2020, 3, 1),
@@ -159,7 +159,7 @@ def registry_profiles(draw: st.DrawFn) -> dict[str, Any]:
 def test_sql_and_python_agree_on_drawn_companies(client: TestClient, app: FastAPI, drawn: list[dict]) -> None:
     """Three-valued regions, partial size classes, revenue lines, sector-bound 规上 status and exact
     ages decide the same in SQL as in Python, for drawn companies (tests/profiles.py)."""
-    ruleset = app.state.ruleset
+    ruleset = app.state.rules.current
     with app.state.session_factory() as session:
         session.execute(delete(Company))
         profiles = {}
