@@ -63,7 +63,13 @@ bench-engine: install
 
 # HTTP benchmark (bench/http.py): uvicorn with 2 workers against a bare FastAPI floor, wrk from Debian's
 # package as the load generator; SQLite, and PostgreSQL on TEST_POSTGRES_URL's server when it answers.
-bench-http: install
+# The peer, OpenFisca's web API, in an environment of its own (its dependencies are not ours).
+OPENFISCA_VENV := bench/.venv-openfisca
+$(OPENFISCA_VENV)/bin/openfisca:
+	$(PYTHON) -m venv $(OPENFISCA_VENV)
+	$(OPENFISCA_VENV)/bin/pip install --quiet 'openfisca-core[web-api]==46.0.1' 'openfisca-country-template==8.2.0'
+
+bench-http: install $(OPENFISCA_VENV)/bin/openfisca
 	command -v wrk >/dev/null || (apt-get update && apt-get install -y wrk)
 	$(BIN)/python bench/http.py --postgres-url '$(TEST_POSTGRES_URL)' $(BENCH_ARGS)
 

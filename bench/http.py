@@ -2,9 +2,14 @@
 
     .venv/bin/python bench/http.py [--duration 10] [--concurrency 1,16,64] [--workers 2]
                                    [--backends sqlite,postgres] [--postgres-url URL]
+                                   [--openfisca-python bench/.venv-openfisca/bin/python]
 
 Each server runs as in production: uvicorn, `--workers 2`, no reload, no access log, the app's own
 JSON request log on (to a file), the rate limit on but set too high to trigger. The targets:
+  - `openfisca` (the peer): OpenFisca's web API, the best-known open rules-as-code service
+    (openfisca-core[web-api] with openfisca-country-template, installed by `make bench-http` in its own
+    environment, bench/.venv-openfisca), `openfisca serve --workers N`, answering POST /calculate for a
+    two-variable situation; skipped when that environment is missing;
   - `bare`: bench/bare_app.py, a FastAPI endpoint that returns a constant JSON body: a real match
     answer (same bytes on the wire), so the ratio measures what our code costs, not the transfer;
   - `match sqlite`: the service on a fresh migrated and seeded SQLite file;
@@ -20,8 +25,9 @@ requests/s, latency p50/p95/p99, errors (non-2xx, timeouts, socket errors), then
 throughput to the floor's, and after each match run the number of decisions logged against the
 number of answers (every answered decision must be in the table once the server has stopped).
 
-Targets on a 2-core machine: match throughput at least 50% of the floor's, p99 under 50 ms at 64
-concurrent connections, zero errors.
+Targets on a 2-core machine (issue 13): at c=1, 16 and 64 a p99 no worse than OpenFisca's (under 5 ms
+at c=1), throughput at c=16 and c=64 at least twice OpenFisca's, zero errors, every answered decision
+logged.
 """
 
 from __future__ import annotations
@@ -40,8 +46,10 @@ import argparse
 import json
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
+import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -54,6 +62,14 @@ from tests.servers import uvicorn_process  # noqa: E402
 
 PYTHON = sys.executable
 AS_OF = "2025-06-30"
+OPENFISCA_PYTHON = ROOT / "bench" / ".venv-openfisca" / "bin" / "python"
+# A two-variable /calculate situation of the country template: one person's salary, and the income
+# tax and basic income the web API computes for that month.
+OPENFISCA_SITUATION = {
+    "persons": {"Ari": {"salary": {"2025-06": 4000}, "income_tax": {"2025-06": None},
+                        "basic_income": {"2025-06": None}}},
+    "households": {"h": {"adults": ["Ari"]}},
+}
 
 WRK_SCRIPT = r"""
 -- Requests are formatted once per thread; each thread starts at its own offset in the profiles.
@@ -120,6 +136,36 @@ def server(target: str, env: dict[str, str], *, workers: int, log: Path) -> Iter
         yield base, process.pid
 
 
+@contextmanager
+def openfisca_server(python: Path, *, workers: int, log: Path) -> Iterator[tuple[str, int]]:
+    """OpenFisca's web API on the country template, as its documentation serves it (gunicorn workers)."""
+    from tests.servers import free_port
+
+    port = free_port()
+    command = [str(python.parent / "openfisca"), "serve", "--country-package", "openfisca_country_template",
+               "--port", str(port), "--workers", str(workers)]
+    base = f"http://127.0.0.1:{port}"
+    with log.open("wb") as out:
+        process = subprocess.Popen(command, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{base}/spec", timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"OpenFisca did not start:\n{log.read_text(errors='replace')}")
+            time.sleep(0.3)
+        time.sleep(1.5)  # let the other workers finish starting
+        yield base, process.pid
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=30)
+
+
 def tree_cpu_seconds(pid: int) -> float:
     """CPU time (user + system) of `pid` and its descendants so far: the server's own cost, whatever else
     the machine is running."""
@@ -177,6 +223,8 @@ def main() -> int:
     parser.add_argument("--backends", default="sqlite,postgres")
     parser.add_argument("--postgres-url", default=os.environ.get(
         "BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"))
+    parser.add_argument("--openfisca-python", type=Path, default=OPENFISCA_PYTHON,
+                        help="the Python of an environment with openfisca-core[web-api] and the country template")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         print("wrk is not installed: `make bench-http` installs Debian's package", file=sys.stderr)
@@ -200,12 +248,12 @@ def main() -> int:
     results: dict[tuple[str, int], dict[str, Any]] = {}
     answered: dict[str, int] = {}
 
-    def run(name: str, base: str, pid: int) -> None:
+    def run(name: str, base: str, pid: int, path: str = "/v1/match", requests: Path = bodies) -> None:
         for level in levels:
-            warm = wrk(f"{base}/v1/match", concurrency=level, seconds=args.warmup, script=script, bodies=bodies)
+            warm = wrk(f"{base}{path}", concurrency=level, seconds=args.warmup, script=script, bodies=requests)
             answered[name] = answered.get(name, 0) + warm["requests"] - warm["status"]
             cpu = tree_cpu_seconds(pid)
-            stats = wrk(f"{base}/v1/match", concurrency=level, seconds=args.duration, script=script, bodies=bodies)
+            stats = wrk(f"{base}{path}", concurrency=level, seconds=args.duration, script=script, bodies=requests)
             stats["cpu_ms"] = (tree_cpu_seconds(pid) - cpu) * 1000 / max(stats["requests"], 1)
             results[(name, level)] = stats
             answered[name] += stats["requests"] - stats["status"]
@@ -229,6 +277,15 @@ def main() -> int:
               f"{min(map(len, lines))}-{max(map(len, lines))} bytes\n")
         print(header)
         print("-" * len(header))
+        peer = "openfisca"
+        if args.openfisca_python.exists():
+            situation = directory / "openfisca.jsonl"
+            situation.write_text(json.dumps(OPENFISCA_SITUATION) + "\n", encoding="utf-8")
+            with openfisca_server(args.openfisca_python, workers=args.workers, log=directory / "openfisca.log") \
+                    as (base, pid):
+                run(peer, base, pid, path="/calculate", requests=situation)
+        else:
+            print(f"({args.openfisca_python} not found: the OpenFisca peer is skipped; `make bench-http` installs it)")
         with server("bench.bare_app:app", {**os.environ, "BENCH_BARE_BODY": str(body_file)},
                     workers=args.workers, log=directory / "bare.log") as (base, pid):
             run("bare (floor)", base, pid)
@@ -261,12 +318,19 @@ def main() -> int:
                 f"c={level}: {results[(name, level)]['rps'] / results[('bare (floor)', level)]['rps']:.0%}"
                 for level in levels)
             print(f"{name}: throughput / floor  {ratios}")
+            if (peer, levels[0]) in results:
+                versus = ", ".join(
+                    f"c={level}: {results[(name, level)]['rps'] / results[(peer, level)]['rps']:.1f}x req/s, "
+                    f"p99 {results[(name, level)]['p99'] / 1000:.1f} vs {results[(peer, level)]['p99'] / 1000:.1f} ms"
+                    for level in levels)
+                print(f"{name}: against OpenFisca  {versus}")
         for name, rows in logged.items():
             # wrk counts the answers it read; requests still in flight when it stops (at most one per
             # connection) are answered and logged too, uncounted.
             print(f"{name}: {rows:,} decisions logged for {answered[name]:,} answers counted by wrk "
                   f"({'ok' if rows >= answered[name] else 'MISSING ' + str(answered[name] - rows)})")
-        print("\nTargets: match >= 50% of the floor; p99 < 50 ms at 64 connections; zero errors.")
+        print("\nTargets: p99 no worse than OpenFisca's at every level (< 5 ms at c=1); req/s at c=16 and c=64 "
+              ">= 2x OpenFisca's; zero errors; every answered decision logged.")
     finally:
         shutil.rmtree(directory, ignore_errors=True)
     return 0
