@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import importlib.resources
-import os
 import logging
+import os
 import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager

@@ -49,8 +49,8 @@ from typing import Any
 
 import yaml
 
-from tests.databases import migrate, scratch_database  # noqa: E402
-from tests.servers import uvicorn_process  # noqa: E402
+from tests.databases import migrate, scratch_database
+from tests.servers import uvicorn_process
 
 PYTHON = sys.executable
 AS_OF = "2025-06-30"

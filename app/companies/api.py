@@ -13,9 +13,9 @@ from fastapi.exceptions import RequestValidationError
 from app.companies import service
 from app.companies.schemas import CompanyCreate, CompanyPage, CompanyRead, CompanyUpdate
 from app.db.models import Company
+from app.deps import CompaniesReader, CompaniesWriter, RuleSetDep, SessionDep, TodayDep
 from app.engine import Profile, ProfileDateError
 from app.engine.evaluate import check_founding
-from app.deps import CompaniesReader, CompaniesWriter, RuleSetDep, SessionDep, TodayDep
 from app.errors import PreconditionFailedError, PreconditionRequiredError
 from app.jsonbody import BoundedJSONRoute
 from app.matching import service as matching_service

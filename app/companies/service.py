@@ -13,13 +13,13 @@ from sqlalchemy.orm import Session
 
 from app.db.models import Company
 from app.engine import Profile
+from app.engine.tables import region_prefix
 from app.errors import (
     CompanyNotFoundError,
     CreditCodeTakenError,
     PreconditionFailedError,
     StoredProfileInvalidError,
 )
-from app.engine.tables import region_prefix
 from app.registry import service as registry_service
 
 

@@ -19,7 +19,7 @@ import operator
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import Any
 
 from .errors import ExpressionError
 from .facts import FactSpec
@@ -45,7 +45,7 @@ class Literal:
     value: str | tuple[str, ...]
 
 
-Operand = Union[Fact, Param, Literal]
+Operand = Fact | Param | Literal
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +94,7 @@ class Not:
     item: Node
 
 
-Node = Union[Compare, Member, Intersects, Within, IsTrue, And, Or, Not]
+Node = Compare | Member | Intersects | Within | IsTrue | And | Or | Not
 
 # ------------------------------------------------------------------------------------------- tokens
 

@@ -22,9 +22,9 @@ from app.deps import AdminCaller
 from app.engine import RuleSet, RuleSetError, load_ruleset
 from app.errors import DatabaseUnavailableError, RuleSetRejectedError
 from app.matching.service import DATABASE_UNAVAILABLE
-from app.settings import Settings
 from app.policies import service as policies_service
 from app.registry import service as registry_service
+from app.settings import Settings
 
 log = logging.getLogger("huiqi.app")
 router = APIRouter(prefix="/admin", tags=["operations"])

@@ -232,7 +232,7 @@ def _parse_region(entered: Entered, tables: Tables) -> str | None:
                                              "en": "Choose the province (ideally down to the district) you are registered in."}
         return code or None
     code = None
-    for level, value in zip(("province", "city", "county"), chosen, strict=True):
+    for value in chosen:  # province, city, county
         if not value:
             break
         if value not in tables.regions or tables.regions[value].parent != code:

@@ -166,10 +166,8 @@ class DecisionWriter:
         deadline = self._closing_deadline = time.monotonic() + timeout
         with self._lock:
             queued = self._enqueued - self._done
-        try:
+        with contextlib.suppress(queue.Full):
             self._queue.put(_STOP, timeout=timeout)  # the thread is draining: room appears, unless it is stuck
-        except queue.Full:
-            pass
         self._thread.join(max(0.0, deadline - time.monotonic()))
         with self._lock:
             left = list(self._pending.values())  # queued, or in a batch the database has not taken

@@ -17,7 +17,18 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from app.engine import Rule
 from app.engine.expressions import (
-    And, Compare, Fact, Intersects, IsTrue, Member, Node, Not, Or, Param, Within, names_in,
+    And,
+    Compare,
+    Fact,
+    Intersects,
+    IsTrue,
+    Member,
+    Node,
+    Not,
+    Or,
+    Param,
+    Within,
+    names_in,
 )
 from app.engine.facts import ACTIVITIES, CERTIFICATIONS, SIZE_CLASSES, UNSETTLEABLE_FACTS, years_before
 from app.engine.tables import Tables
@@ -103,7 +114,7 @@ class SqlCompiler:
             return condition
         settled = []
         for truth in (true(), false()):
-            self.assumed = {name: truth for name in bound}
+            self.assumed = dict.fromkeys(bound, truth)
             settled.append(self.compile(node).is_not(None))
         self.assumed = {}
         sector_bound = and_(self.column("industry_code").is_not(None), self.column("designated_size_line").is_(None),
