@@ -341,6 +341,7 @@ def main() -> int:
             engines["sqlite"] = make_engine(url)
             loaders["sqlite"] = SqliteLoader(path)
         if "postgres" in backends:
+            assert pg_url is not None
             migrate(pg_url)
             engines["postgres"] = make_engine(pg_url)
             loaders["postgres"] = PostgresLoader(engines["postgres"])

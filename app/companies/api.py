@@ -23,7 +23,7 @@ from app.matching.schemas import MatchAnswer
 
 router = APIRouter(prefix="/companies", tags=["companies"], route_class=BoundedJSONRoute)
 
-PROBLEM = {"content": {"application/problem+json": {}}}
+PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
 AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"description": "No API key, or an unknown or revoked one", **PROBLEM},
     403: {"description": "The API key lacks the scope", **PROBLEM},

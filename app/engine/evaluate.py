@@ -290,7 +290,7 @@ class RuleResult:
         return gap
 
     def _render(self, template: Template, lang: str, missing: tuple[str, ...]) -> str:
-        texts = self._reading.texts[lang]
+        texts: dict[str, str] = self._reading.texts[lang]
         if "missing" in template.names:  # an `unknown` text: the fields that would settle it
             texts = {name: texts[name] for name in template.names if name != "missing"}
             texts["missing"] = field_labels(list(missing), lang, self._reading.ruleset.tables)

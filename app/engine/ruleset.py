@@ -339,9 +339,9 @@ def compile_rule(text: str, file_name: str, *, tables: Tables | None = None,
             problem(("region", index), f"{code} is not a GB/T 2260 region code")
     if sources is not None:
         for index, quote in enumerate(definition.provenance):
-            reason = quote_problem(quote.quote, quote.paragraph, sources.get(quote.source), quote.source)
-            if reason:
-                problem(("provenance", index, "quote"), reason)
+            mismatch = quote_problem(quote.quote, quote.paragraph, sources.get(quote.source), quote.source)
+            if mismatch:
+                problem(("provenance", index, "quote"), mismatch)
 
     params = {
         name: ParamSpec(name, tuple(p.value) if isinstance(p.value, list) else p.value, p.unit)

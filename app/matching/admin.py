@@ -28,7 +28,7 @@ from app.settings import Settings
 
 log = logging.getLogger("huiqi.app")
 router = APIRouter(prefix="/admin", tags=["operations"])
-PROBLEM = {"content": {"application/problem+json": {}}}
+PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
 
 
 def record(app: FastAPI, ruleset: RuleSet) -> int:

@@ -22,6 +22,7 @@ from app.engine.expressions import (
     Fact,
     Intersects,
     IsTrue,
+    Literal,
     Member,
     Node,
     Not,
@@ -100,8 +101,9 @@ class SqlCompiler:
         if isinstance(node, Member):
             return self.member(node)
         if isinstance(node, Intersects):
-            mask = sum(self.bits[node.left.name][v] for v in self.value(node.right))  # type: ignore[union-attr]
-            return self.column(f"{node.left.name}_mask").op("&")(mask) != 0  # type: ignore[union-attr]
+            assert isinstance(node.left, Fact), node  # the checker puts the list fact on the left
+            mask: int = sum(self.bits[node.left.name][v] for v in self.value(node.right))
+            return self.column(f"{node.left.name}_mask").op("&")(mask) != 0
         raise AssertionError(node)
 
     def criterion(self, node: Node) -> ColumnElement[bool]:
@@ -157,15 +159,19 @@ class SqlCompiler:
                     (mask.op("&")(bits) == 0, false()), else_=_UNKNOWN)
 
     def member(self, node: Member) -> ColumnElement[bool]:
+        item = node.item
         if isinstance(node.container, Fact):  # "x" in list fact
+            assert isinstance(item, Literal) and isinstance(item.value, str), node  # as the checker allows
             name = node.container.name
-            found = self.column(f"{name}_mask").op("&")(self.bits[name][node.item.value]) != 0  # type: ignore[union-attr]
-        elif node.item.name == "size_class":  # type: ignore[union-attr]
-            allowed = set(self.value(node.container))
-            return self.size_class(set(SIZE_CLASSES) - allowed if node.negated else allowed)
-        else:  # enum fact in a list
+            found = self.column(f"{name}_mask").op("&")(self.bits[name][item.value]) != 0
+        else:
+            assert not isinstance(item, Literal), node  # a fact in a list, as the checker allows
+            if item.name == "size_class":
+                allowed = set(self.value(node.container))
+                return self.size_class(set(SIZE_CLASSES) - allowed if node.negated else allowed)
+            # an enum fact in a list
             values = list(self.value(node.container))
-            found = self.column(node.item.name).in_(values) if values else _null_or(self.column(node.item.name), false())  # type: ignore[union-attr]
+            found = self.column(item.name).in_(values) if values else _null_or(self.column(item.name), false())
         return not_(found) if node.negated else found
 
 
