@@ -7,7 +7,7 @@ PORT ?= 8000
 # database there (tests/conftest.py), so the `test` database itself is only used to connect.
 TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-.PHONY: install browser-deps run migrate seed test test-sqlite test-postgres check bench-engine bench-http bench-memory bench-registry clean
+.PHONY: install browser-deps run migrate seed lint test test-sqlite test-postgres check bench-engine bench-http bench-memory bench-registry clean
 
 $(BIN)/.installed: pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,12 @@ run: seed
 check: install
 	$(BIN)/python -m app rules check
 
+# Ruff with the rules pinned in pyproject.toml, then mypy on what [tool.mypy] names (app, bench,
+# seeds/tools). `make test` runs this first, so a finding fails CI.
+lint: install
+	$(BIN)/ruff check app tests bench seeds
+	$(BIN)/mypy
+
 # pytest exits 5 when it collects no tests; that is not a failure of the code.
 test-sqlite: install browser-deps
 	$(BIN)/python -m pytest || [ $$? -eq 5 ]
@@ -56,7 +62,7 @@ test-postgres: install
 		echo "== PostgreSQL not reachable at $(TEST_POSTGRES_URL): second pass skipped"; \
 	fi
 
-test: test-sqlite test-postgres
+test: lint test-sqlite test-postgres
 
 bench-engine: install
 	$(BIN)/python bench/engine.py

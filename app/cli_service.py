@@ -5,11 +5,15 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from app.settings import get_settings
 
+if TYPE_CHECKING:  # the database modules load on the commands that need them
+    from sqlalchemy.orm import Session, sessionmaker
 
-def _session_factory():  # type: ignore[no-untyped-def]
+
+def _session_factory() -> sessionmaker[Session]:
     from app.db.session import make_engine, make_session_factory
 
     return make_session_factory(make_engine(get_settings().database_url))

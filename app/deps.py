@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import date, datetime, timedelta, timezone
 from typing import Annotated, Any
 
@@ -146,7 +146,7 @@ async def refuse_control_characters(request: Request) -> None:
         raise RequestValidationError(errors)
 
 
-def require_scope(scope: str) -> Callable[..., Caller]:
+def require_scope(scope: str) -> Callable[[Caller | None], Awaitable[Caller]]:
     """A dependency that admits only callers whose key has `scope`."""
 
     async def dependency(caller: OptionalCaller) -> Caller:

@@ -276,7 +276,7 @@ def _document_security(document: dict[str, Any]) -> dict[str, Any]:
     (`{}` first: anonymous callers are answered too). An operation needs one when it can answer 403
     (a key without the scope), which every operation behind `require_scope` declares."""
     document.setdefault("components", {})["securitySchemes"] = SECURITY_SCHEMES
-    keyed = [{"bearer": []}, {"apiKey": []}]
+    keyed: list[dict[str, list[str]]] = [{"bearer": []}, {"apiKey": []}]
     for path, operations in document.get("paths", {}).items():
         if path.startswith("/v1/"):
             for operation in operations.values():

@@ -171,8 +171,8 @@ COMMON_HEADERS = (
     # Answers' URLs may carry a credit code (GET /answer?…): send no Referer, even to ourselves, so it
     # does not land in a proxy's access log through a stylesheet request.
     (b"referrer-policy", b"no-referrer"),
-    (b"permissions-policy", b"accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), "
-                            b"microphone=(), payment=(), usb=()"),
+    (b"permissions-policy", (b"accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), "
+                             b"microphone=(), payment=(), usb=()")),
 )
 HSTS = (b"strict-transport-security", b"max-age=31536000")
 

@@ -13,9 +13,9 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
-from .engine import RuleSetError, build_ruleset, evaluate, load_ruleset, next_questions, Profile
-from .engine.formatting import format_fact
+from .engine import Profile, RuleSetError, build_ruleset, evaluate, load_ruleset, next_questions
 from .engine.examples import coverage_problems, run_examples
+from .engine.formatting import format_fact
 
 _SYMBOL = {"met": "✓", "not_met": "✗", "unknown": "?"}
 

@@ -10,7 +10,6 @@ from pathlib import Path
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-
 log = logging.getLogger("huiqi.app")
 
 

@@ -57,8 +57,8 @@ from typing import Any
 
 import yaml
 
-from tests.databases import migrate, scratch_database  # noqa: E402
-from tests.servers import uvicorn_process  # noqa: E402
+from tests.databases import migrate, scratch_database
+from tests.servers import uvicorn_process
 
 PYTHON = sys.executable
 AS_OF = "2025-06-30"
@@ -262,7 +262,7 @@ def main() -> int:
                   f"{stats['cpu_ms']:>17.3f}", flush=True)
 
     try:
-        targets: list[tuple[str, str | None]] = [("match sqlite", "sqlite")] if "sqlite" in backends else []
+        targets: list[tuple[str, str]] = [("match sqlite", "sqlite")] if "sqlite" in backends else []
         if "postgres" in backends:
             if postgres_reachable(args.postgres_url):
                 targets.append(("match postgres", "postgres"))
@@ -289,7 +289,7 @@ def main() -> int:
         with server("bench.bare_app:app", {**os.environ, "BENCH_BARE_BODY": str(body_file)},
                     workers=args.workers, log=directory / "bare.log") as (base, pid):
             run("bare (floor)", base, pid)
-        logged: dict[str, tuple[int, int]] = {}
+        logged: dict[str, int] = {}
         for name, kind in targets:
             sub = directory / kind
             sub.mkdir(exist_ok=True)
@@ -309,7 +309,7 @@ def main() -> int:
                                                "BENCH_BARE_BURN_MS": f"{burn:.4f}"},
                         workers=args.workers, log=directory / "calibration.log") as (base, pid):
                 run(calibration, base, pid)
-            targets_and_calibration = [*targets, (calibration, None)]
+            targets_and_calibration: list[tuple[str, str | None]] = [*targets, (calibration, None)]
         else:
             targets_and_calibration = []
         print()

@@ -110,7 +110,7 @@ def child(case: str, database_url: str, rules_dir: str, bodies_file: str, reques
     app = create_app(settings)
     bodies = Path(bodies_file).read_bytes().splitlines()
 
-    async def run() -> int:
+    async def run() -> tuple[int, float]:
         async with app.router.lifespan_context(app):
             loaded = time.perf_counter() - started
             for n in range(requests):

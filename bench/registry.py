@@ -44,21 +44,21 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import select  # noqa: E402
-from sqlalchemy.engine import Engine  # noqa: E402
-from sqlalchemy.orm import Session  # noqa: E402
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
 
-from app.db.models import Company, CompanyFact  # noqa: E402
-from app.db.session import make_engine  # noqa: E402
-from app.engine import Profile, RuleSet, compile_rule, evaluate, load_ruleset  # noqa: E402
-from app.engine.credit_code import credit_check_character, organisation_check_character  # noqa: E402
-from app.engine.facts import ACTIVITIES, CERTIFICATIONS  # noqa: E402
-from app.engine.tables import Tables, load_tables  # noqa: E402
-from app.registry import service as registry  # noqa: E402
-from app.registry.facts import fact_columns  # noqa: E402
-from app.registry.sql import rule_status  # noqa: E402
-from tests.databases import migrate, scratch_database  # noqa: E402
-from tests.helpers import SUMAO_STRICTER  # noqa: E402
+from app.db.models import Company, CompanyFact
+from app.db.session import make_engine
+from app.engine import Profile, RuleSet, compile_rule, evaluate, load_ruleset
+from app.engine.credit_code import credit_check_character, organisation_check_character
+from app.engine.facts import ACTIVITIES, CERTIFICATIONS
+from app.engine.tables import Tables, load_tables
+from app.registry import service as registry
+from app.registry.facts import fact_columns
+from app.registry.sql import rule_status
+from tests.databases import migrate, scratch_database
+from tests.helpers import SUMAO_STRICTER
 
 AS_OF = date(2025, 6, 30)
 SEED = 20251
@@ -341,6 +341,7 @@ def main() -> int:
             engines["sqlite"] = make_engine(url)
             loaders["sqlite"] = SqliteLoader(path)
         if "postgres" in backends:
+            assert pg_url is not None
             migrate(pg_url)
             engines["postgres"] = make_engine(pg_url)
             loaders["postgres"] = PostgresLoader(engines["postgres"])

@@ -48,7 +48,7 @@ def _industries() -> tuple[str, ...]:
     for rule in catalogue().rules.values():
         for criterion in rule.criteria:
             named.update(token for token in criterion.when.replace(",", " ").replace("[", " ").replace("]", " ").split()
-                         if token[:1].isupper() and token[1:].isdigit() or (len(token) == 1 and token.isupper()))
+                         if (token[:1].isupper() and token[1:].isdigit()) or (len(token) == 1 and token.isupper()))
     for group in TABLES.size_groups:
         named.update(group.scope)
     classes = sorted(code for code in TABLES.industries if len(code) == 5)

@@ -53,7 +53,7 @@ def test_the_live_document_is_the_one_fuzzed(client: Any) -> None:
 def fuzz_key(app: Any, _running: Any) -> dict[str, str]:
     """A key holding every scope, so the company operations get past authentication."""
     with app.state.session_factory() as session:
-        row, key = create_client(session, name="schemathesis", scopes=list(SCOPES))
+        _row, key = create_client(session, name="schemathesis", scopes=list(SCOPES))
         session.commit()
     return {"Authorization": f"Bearer {key}"}
 

@@ -13,9 +13,9 @@ from fastapi.exceptions import RequestValidationError
 from app.companies import service
 from app.companies.schemas import CompanyCreate, CompanyPage, CompanyRead, CompanyUpdate
 from app.db.models import Company
+from app.deps import CompaniesReader, CompaniesWriter, RuleSetDep, SessionDep, TodayDep
 from app.engine import Profile, ProfileDateError
 from app.engine.evaluate import check_founding
-from app.deps import CompaniesReader, CompaniesWriter, RuleSetDep, SessionDep, TodayDep
 from app.errors import PreconditionFailedError, PreconditionRequiredError
 from app.jsonbody import BoundedJSONRoute
 from app.matching import service as matching_service
@@ -23,7 +23,7 @@ from app.matching.schemas import MatchAnswer
 
 router = APIRouter(prefix="/companies", tags=["companies"], route_class=BoundedJSONRoute)
 
-PROBLEM = {"content": {"application/problem+json": {}}}
+PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
 AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"description": "No API key, or an unknown or revoked one", **PROBLEM},
     403: {"description": "The API key lacks the scope", **PROBLEM},

@@ -26,7 +26,7 @@ def read_seeds(path: Path) -> list[dict[str, Any]]:
     data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     entries = data.get("companies") if isinstance(data, dict) else None
     if not isinstance(entries, list):
-        raise ValueError(f"{path}: expected a top-level `companies:` list")  # noqa: TRY004  (bad file, not bad type)
+        raise ValueError(f"{path}: expected a top-level `companies:` list")
     return entries
 
 

@@ -4,22 +4,22 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from pydantic import ValidationError
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import CursorResult, Executable, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.db.models import Company
 from app.engine import Profile
+from app.engine.tables import region_prefix
 from app.errors import (
     CompanyNotFoundError,
     CreditCodeTakenError,
     PreconditionFailedError,
     StoredProfileInvalidError,
 )
-from app.engine.tables import region_prefix
 from app.registry import service as registry_service
 
 
@@ -104,7 +104,7 @@ def update_company(
     if expected_versions is not None:
         statement = statement.where(Company.version.in_(expected_versions))
     try:
-        updated = session.execute(statement).rowcount
+        updated = _rowcount(session, statement)
     except IntegrityError:
         raise CreditCodeTakenError("Another company is stored under this credit code.") from None
     if not updated:
@@ -117,13 +117,19 @@ def update_company(
     return session.get_one(Company, uid, populate_existing=True)
 
 
+def _rowcount(session: Session, statement: Executable) -> int:
+    """The rows an UPDATE or DELETE matched. Session.execute returns a CursorResult for these, though
+    it is typed as returning any Result."""
+    return cast("CursorResult[Any]", session.execute(statement)).rowcount
+
+
 def delete_company(session: Session, company_id: str | uuid.UUID, *, expected_versions: set[int] | None) -> None:
     """Delete the company (if its version is one of `expected_versions`, when given)."""
     uid = _uuid(company_id)
     statement = delete(Company).where(Company.id == uid).execution_options(synchronize_session=False)
     if expected_versions is not None:
         statement = statement.where(Company.version.in_(expected_versions))
-    if not session.execute(statement).rowcount:
+    if not _rowcount(session, statement):
         current = get_company(session, uid)
         raise PreconditionFailedError("The company was changed since you read it.",
                                       current_version=current.version)

@@ -23,7 +23,6 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from app.settings import Settings
 from app.db.base import UtcDateTime
 from app.db.models import AuditEvent, Company, Decision, Official, OfficialSession, SignInThrottle
 from app.engine import Rule, RuleSet, RuleSetError, compile_rule
@@ -31,6 +30,7 @@ from app.engine.errors import RuleFileError
 from app.engine.examples import ExampleOutcome, run_examples
 from app.errors import AppError, ConflictError, NotFoundError
 from app.registry import service as registry_service
+from app.settings import Settings
 
 CHINA = timezone(timedelta(hours=8), "Asia/Shanghai")
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
@@ -345,7 +345,7 @@ def diff_lines(old_text: str, new_text: str, *, context: int = 3) -> list[DiffLi
                              f"@@ -{first[1] + 1},{last[2] - first[1]} +{first[3] + 1},{last[4] - first[3]} @@"))
         for tag, i1, i2, j1, j2 in group:
             if tag == "equal":
-                rows.extend(DiffLine("context", i + 1, j + 1, old[i]) for i, j in zip(range(i1, i2), range(j1, j2)))
+                rows.extend(DiffLine("context", i + 1, j + 1, old[i]) for i, j in zip(range(i1, i2), range(j1, j2), strict=True))
                 continue
             if tag in ("replace", "delete"):
                 rows.extend(DiffLine("delete", i + 1, None, old[i]) for i in range(i1, i2))

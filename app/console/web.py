@@ -22,7 +22,6 @@ from starlette.responses import RedirectResponse, Response
 from app.console import service
 from app.db.models import Official, OfficialSession
 from app.deps import RuleSetDep, SessionDep, SettingsDep, TodayDep, refuse_control_characters
-from app.settings import Settings
 from app.engine import RuleSet
 from app.engine.examples import run_examples
 from app.engine.expressions import Param, names_in
@@ -31,6 +30,7 @@ from app.errors import PolicyNotFoundError, ReplayUnavailableError
 from app.matching import service as matching_service
 from app.policies import service as policies_service
 from app.registry import service as registry_service
+from app.settings import Settings
 from app.templating import lang_links, render, request_lang
 
 SESSION_COOKIE = "huiqi_console"
@@ -181,8 +181,8 @@ def install(app: FastAPI) -> None:
         return page(request, "console/error.html", {
             "title": ("请求已被拒绝", "Request refused"),
             "detail": ("表单已过期或不是从本控制台提交的（安全校验未通过）。请返回上一页刷新后重试。",
-                       "The form had expired or was not sent from this console (the security check failed). "
-                       "Go back, reload the page and try again."),
+                       ("The form had expired or was not sent from this console (the security check failed). "
+                        "Go back, reload the page and try again.")),
         }, status_code=403)
 
     app.add_exception_handler(SignInRequiredError, sign_in_required)
@@ -230,8 +230,8 @@ def sign_in(
         minutes = result.retry_after_minutes
         return _sign_in_page(request, settings, next_url=next_url, username=username, status_code=429, error=(
             f"登录失败次数过多，已暂停登录。请在 {minutes} 分钟后再试，或联系管理员。",
-            f"Too many failed sign-ins: signing in is paused. Try again in {minutes} minute"
-            f"{'' if minutes == 1 else 's'}, or ask an administrator."))
+            (f"Too many failed sign-ins: signing in is paused. Try again in {minutes} minute"
+             f"{'' if minutes == 1 else 's'}, or ask an administrator.")))
     if result.official is None:
         return _sign_in_page(request, settings, next_url=next_url, username=username, status_code=401,
                              error=("用户名或密码不正确。", "The username or password is not correct."))

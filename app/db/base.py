@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 import orjson
-from sqlalchemy import JSON, DateTime, Dialect, MetaData, Text
+from sqlalchemy import JSON, DateTime, Dialect, MetaData, Table, Text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
@@ -63,3 +63,6 @@ class UtcDateTime(TypeDecorator[datetime]):
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    # Every model here maps one Table (SQLAlchemy types `__table__` as any FromClause, for mappings
+    # to a join or a select, which this app has none of): what `insert(Model.__table__)` needs.
+    __table__: ClassVar[Table]

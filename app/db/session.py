@@ -76,11 +76,14 @@ def make_engine(url: str, *, connect_timeout: int = 10, statement_timeout_ms: in
             connect_args["tcp_user_timeout"] = int(wait_timeout * 1000)
         engine = create_engine(url, pool_pre_ping=True, connect_args=connect_args, **kwargs)
         if wait_timeout:
-            bounded = type("BoundedConnection", (BoundedConnection,), {"wait_timeout": wait_timeout})
+            class Bounded(BoundedConnection):
+                """A BoundedConnection with this engine's deadline."""
+
+            Bounded.wait_timeout = wait_timeout
 
             @event.listens_for(engine, "do_connect")
             def _bounded_connect(dialect: Any, conn_rec: Any, cargs: Any, cparams: Any) -> Any:
-                return bounded.connect(*cargs, **cparams)
+                return Bounded.connect(*cargs, **cparams)
 
         @event.listens_for(engine, "connect")
         def _connect_pg(dbapi_conn: Any, _record: Any) -> None:

@@ -8,7 +8,7 @@ from .questions import NextQuestion, next_questions
 from .ruleset import Rule, RuleSet, build_ruleset, compile_rule, load_ruleset
 
 __all__ = [
-    "CriterionOutcome", "Evaluation", "EngineError", "ExpressionError", "Profile", "ProfileDateError", "NextQuestion", "Rule",
-    "RuleFileError", "RuleResult", "RuleSet", "RuleSetError", "build_ruleset", "compile_rule", "evaluate",
-    "evaluate_rule", "load_ruleset", "next_questions",
+    "CriterionOutcome", "EngineError", "Evaluation", "ExpressionError", "NextQuestion", "Profile",
+    "ProfileDateError", "Rule", "RuleFileError", "RuleResult", "RuleSet", "RuleSetError", "build_ruleset",
+    "compile_rule", "evaluate", "evaluate_rule", "load_ruleset", "next_questions",
 ]

@@ -17,7 +17,7 @@ Pure stdlib.
 from __future__ import annotations
 
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 # 31 characters: the digits and the capitals without I, O, S, V, Z. A character's value is its index.
 ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
@@ -111,16 +111,19 @@ def check_credit_code(code: str) -> CreditCodeCheck:
             organisation_code_valid=False,
         )
     org_check = organisation_check_character(normalised[8:16])
-    parts = {
-        "code": normalised,
-        "registration_authority": normalised[0],
-        "category": normalised[1],
-        "region_code": normalised[2:8],
-        "organisation_code_valid": org_check is not None and org_check == normalised[16],
-    }
+    parts = CreditCodeCheck(
+        code=normalised,
+        valid=False,
+        reason=None,
+        expected_check=None,
+        registration_authority=normalised[0],
+        category=normalised[1],
+        region_code=normalised[2:8],
+        organisation_code_valid=org_check is not None and org_check == normalised[16],
+    )
     problem = _alphabet_problem(normalised[:17])
     if problem is not None:
-        return CreditCodeCheck(valid=False, reason=problem, expected_check=None, **parts)
+        return replace(parts, reason=problem)
     expected = credit_check_character(normalised[:17])
     given = normalised[17]
     if given != expected:
@@ -131,5 +134,5 @@ def check_credit_code(code: str) -> CreditCodeCheck:
             )
         else:
             reason = f"wrong check character: expected {expected!r}, given {given!r}"
-        return CreditCodeCheck(valid=False, reason=reason, expected_check=expected, **parts)
-    return CreditCodeCheck(valid=True, reason=None, expected_check=expected, **parts)
+        return replace(parts, reason=reason, expected_check=expected)
+    return replace(parts, valid=True, expected_check=expected)

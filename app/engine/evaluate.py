@@ -15,13 +15,22 @@ from functools import cached_property
 from typing import Any
 
 from .errors import ProfileDateError
-from .expressions import Fact, Param, any_of_truths, deciding_leaves, near_miss, names_in
+from .expressions import Fact, Param, any_of_truths, deciding_leaves, names_in, near_miss
 from .facts import RATIOS, SIZE_CLASSES, derive_facts, missing_inputs
 from .formatting import field_labels, format_fact, format_number
 from .profile import Profile
 from .ruleset import (
-    ELIGIBLE, INELIGIBLE, LANGUAGES, NEEDS_INFO, CompiledCriterion, Rule, RuleSet, Template, settled_by_sector,
+    ELIGIBLE,
+    INELIGIBLE,
+    LANGUAGES,
+    NEEDS_INFO,
+    CompiledCriterion,
+    Rule,
+    RuleSet,
+    Template,
+    settled_by_sector,
 )
+
 MET, NOT_MET, UNKNOWN = "met", "not_met", "unknown"
 _STATUS_ORDER = {ELIGIBLE: 0, NEEDS_INFO: 1, INELIGIBLE: 2}
 _TRUTH_STATUS = {True: MET, False: NOT_MET, None: UNKNOWN}
@@ -65,7 +74,7 @@ class Reading:
     """What every result of one evaluation shares: the company's facts, and how a reader sees them
     (`texts[lang][fact]`, each written on first use, however many explanations quote it)."""
 
-    __slots__ = ("ruleset", "facts", "texts")
+    __slots__ = ("facts", "ruleset", "texts")
 
     def __init__(self, ruleset: RuleSet, facts: dict[str, Any]) -> None:
         self.ruleset = ruleset
@@ -76,7 +85,7 @@ class Reading:
 class _FactTexts(dict[str, str]):
     """Fact name -> its value as a reader sees it in one language, written on first lookup."""
 
-    __slots__ = ("_ruleset", "_facts", "_lang")
+    __slots__ = ("_facts", "_lang", "_ruleset")
 
     def __init__(self, ruleset: RuleSet, facts: dict[str, Any], lang: str) -> None:
         super().__init__()
@@ -93,7 +102,7 @@ class RuleResult:
 
     # Lazy attributes by hand: functools.cached_property takes a lock on first use (Python 3.11), and a
     # result is read once or twice per answer.
-    __slots__ = ("rule", "status", "in_region", "_reading", "_criteria", "_own", "_missing_fields")
+    __slots__ = ("_criteria", "_missing_fields", "_own", "_reading", "in_region", "rule", "status")
 
     def __init__(self, rule: Rule, status: str, reading: Reading, in_region: bool | None) -> None:
         self.rule = rule
@@ -281,7 +290,7 @@ class RuleResult:
         return gap
 
     def _render(self, template: Template, lang: str, missing: tuple[str, ...]) -> str:
-        texts = self._reading.texts[lang]
+        texts: dict[str, str] = self._reading.texts[lang]
         if "missing" in template.names:  # an `unknown` text: the fields that would settle it
             texts = {name: texts[name] for name in template.names if name != "missing"}
             texts["missing"] = field_labels(list(missing), lang, self._reading.ruleset.tables)

@@ -19,7 +19,7 @@ import operator
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import Any
 
 from .errors import ExpressionError
 from .facts import FactSpec
@@ -45,7 +45,7 @@ class Literal:
     value: str | tuple[str, ...]
 
 
-Operand = Union[Fact, Param, Literal]
+Operand = Fact | Param | Literal
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +94,7 @@ class Not:
     item: Node
 
 
-Node = Union[Compare, Member, Intersects, Within, IsTrue, And, Or, Not]
+Node = Compare | Member | Intersects | Within | IsTrue | And | Or | Not
 
 # ------------------------------------------------------------------------------------------- tokens
 
@@ -379,13 +379,13 @@ def check(node: Node, facts: Mapping[str, FactSpec], params: Mapping[str, ParamS
                     raise ExpressionError(f"cannot compare {spec.name} with {other.name}")
                 if unit != spec.unit:
                     raise ExpressionError(
-                        f"type mismatch: {spec.name} is in {spec.unit}, {right.name} is in {unit}"  # type: ignore[union-attr]
+                        f"type mismatch: {spec.name} is in {spec.unit}, {right.name} is in {unit}"
                     )
                 return Compare(node.op, left, right)
             if spec.kind == "enum":
                 if node.op not in ("==", "!=") or not isinstance(right, Literal) or isinstance(right.value, tuple):
                     raise ExpressionError(f"{spec.name} can only be compared with == or != to a quoted value")
-                _allowed(spec.values, (right.value,), spec)  # type: ignore[arg-type]
+                _allowed(spec.values, (right.value,), spec)
                 return Compare(node.op, left, right)
             raise ExpressionError(f"{spec.name} ({spec.kind}) cannot be compared with {node.op}")
         if isinstance(node, Member):
@@ -422,7 +422,7 @@ def check(node: Node, facts: Mapping[str, FactSpec], params: Mapping[str, ParamS
 _MIRROR = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "==": "==", "!=": "!="}
 
 
-def names_in(node: Node) -> Iterator[Operand]:
+def names_in(node: Node) -> Iterator[Fact | Param]:
     """Every fact and parameter a checked tree names."""
     if isinstance(node, (And, Or)):
         for item in node.items:
@@ -557,7 +557,7 @@ def _compile(node: Node, params: Mapping[str, ParamSpec], tables: Tables, compil
                 return None if a is None or b is None else compare(a, b)
 
             return compare_facts
-        bound = params[right.name].value if isinstance(right, Param) else right.value  # type: ignore[union-attr]
+        bound = params[right.name].value if isinstance(right, Param) else right.value
         if isinstance(right, Literal):  # an enum fact, which may be known only as a set of possible values
             return _enum_test(name, lambda value: compare(value, bound))
 
@@ -672,7 +672,7 @@ def near_miss(node: Node, facts: Mapping[str, Any], compiled: Mapping[int, Evalu
             return None
         return (required / actual if actual > 0 else float("inf"), [node])
     if isinstance(node, And):
-        total, found = 0.0, []
+        total, found = 0.0, list[Compare]()
         for item in node.items:
             part = near_miss(item, facts, compiled, params)
             if part is None:

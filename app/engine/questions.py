@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,7 +32,7 @@ def next_questions(evaluation: Evaluation, limit: int | None = None) -> list[Nex
     bear on the most, then by the weight of the answers they share with fewer other fields."""
     bears_on: Counter[str] = Counter()
     settles: Counter[str] = Counter()
-    weight: Counter[str] = Counter()
+    weight: defaultdict[str, float] = defaultdict(float)  # shares of answers: fractions
     policies: dict[str, list[str]] = {}
     for result in evaluation.evaluated:
         if result.status != NEEDS_INFO:

@@ -10,8 +10,8 @@ import hashlib
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from functools import cached_property
 from datetime import date
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +19,17 @@ from pydantic import ValidationError
 
 from .errors import ExpressionError, RuleFileError, RuleSetError
 from .expressions import (
-    Compare, Evaluator, Fact, Node, Param, ParamSpec, check, compile_node, leaves, names_in, parse,
+    Compare,
+    Evaluator,
+    Fact,
+    Node,
+    Param,
+    ParamSpec,
+    check,
+    compile_node,
+    leaves,
+    names_in,
+    parse,
 )
 from .facts import UNSETTLEABLE_FACTS, FactSpec, fact_specs, unsettleable
 from .formatting import format_parameter, format_regions
@@ -203,9 +213,9 @@ def typography_problems(data: Any, loc: tuple[Any, ...] = ()) -> list[tuple[tupl
         for key, value in data.items():
             here = (*loc, key)
             if key == "zh" and isinstance(value, str):
-                if _STRAY_SPACE.search(value):
-                    found.append((here, f"{'.'.join(map(str, here))}: a space beside Chinese text "
-                                        f"({value[max(0, _STRAY_SPACE.search(value).start() - 6):][:14]!r})"))  # type: ignore[union-attr]
+                if stray := _STRAY_SPACE.search(value):
+                    found.append((here, (f"{'.'.join(map(str, here))}: a space beside Chinese text "
+                                         f"({value[max(0, stray.start() - 6):][:14]!r})")))
                 if _ASCII_QUOTE.search(value):
                     found.append((here, f"{'.'.join(map(str, here))}: ASCII quotes in Chinese text: use “” or ‘’"))
             elif key == "en" and isinstance(value, str):
@@ -244,9 +254,9 @@ def _settled_by_sector(evaluator: Evaluator, names: list[str]) -> Evaluator:
 
     def settled(facts: Mapping[str, Any]) -> bool | None:
         value = evaluator(facts)
-        if value is None and unsettleable(facts):  # type: ignore[arg-type]
-            if all(evaluator({**facts, **{name: truth for name in names}}) is not None for truth in (True, False)):
-                return False
+        if (value is None and unsettleable(facts)  # type: ignore[arg-type]
+                and all(evaluator({**facts, **dict.fromkeys(names, truth)}) is not None for truth in (True, False))):
+            return False
         return value
 
     return settled
@@ -332,9 +342,9 @@ def compile_rule(text: str, file_name: str, *, tables: Tables | None = None,
             problem(("region", index), f"{code} is not a GB/T 2260 region code")
     if sources is not None:
         for index, quote in enumerate(definition.provenance):
-            reason = quote_problem(quote.quote, quote.paragraph, sources.get(quote.source), quote.source)
-            if reason:
-                problem(("provenance", index, "quote"), reason)
+            mismatch = quote_problem(quote.quote, quote.paragraph, sources.get(quote.source), quote.source)
+            if mismatch:
+                problem(("provenance", index, "quote"), mismatch)
 
     params = {
         name: ParamSpec(name, tuple(p.value) if isinstance(p.value, list) else p.value, p.unit)

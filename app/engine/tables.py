@@ -200,9 +200,9 @@ class Tables:
     def _most_specific(self, codes: list[str]) -> list[str]:
         """Classes first (a main business is a 4-digit class); a group named like its only class is dropped."""
         chosen = set(codes)
-        named_below = {self.industries[code].parent for code in codes
-                       if self.industries[code].parent in chosen
-                       and self.industries[self.industries[code].parent].name_zh == self.industries[code].name_zh}
+        named_below = {parent for code in codes
+                       if (parent := self.industries[code].parent) is not None and parent in chosen
+                       and self.industries[parent].name_zh == self.industries[code].name_zh}
         return sorted(chosen - named_below, key=lambda code: (-len(code), code))
 
     def resolve_industry(self, text: str) -> tuple[str | None, list[str]]:
@@ -284,7 +284,8 @@ def _read_yaml(path: Path) -> Any:
 def _ancestors(regions: dict[str, Region]) -> dict[str, frozenset[str]]:
     result: dict[str, frozenset[str]] = {}
     for code in regions:
-        chain, current = set(), code
+        chain: set[str] = set()
+        current: str | None = code
         while current and current not in chain:
             chain.add(current)
             current = regions[current].parent if current in regions else None

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request
 from app.deps import AdminCaller
 
 router = APIRouter(prefix="/admin", tags=["operations"])
-PROBLEM = {"content": {"application/problem+json": {}}}
+PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
 
 
 @router.post(

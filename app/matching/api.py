@@ -23,7 +23,7 @@ router = APIRouter(tags=["matching"])
 # POST /v1/match alone: it admits its caller itself (main.py mounts it without /v1's shared dependency).
 match_router = APIRouter(tags=["matching"])
 
-PROBLEM = {"content": {"application/problem+json": {}}}
+PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
 
 
 def json_body(model: type) -> dict[str, Any]:

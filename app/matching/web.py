@@ -232,7 +232,7 @@ def _parse_region(entered: Entered, tables: Tables) -> str | None:
                                              "en": "Choose the province (ideally down to the district) you are registered in."}
         return code or None
     code = None
-    for level, value in zip(("province", "city", "county"), chosen, strict=True):
+    for value in chosen:  # province, city, county
         if not value:
             break
         if value not in tables.regions or tables.regions[value].parent != code:
@@ -363,11 +363,11 @@ def _form_context(entered: Entered, tables: Tables, lang: str) -> dict[str, Any]
     for i, (level, chosen) in enumerate(zip(("province", "city", "county"), levels, strict=True)):
         if i and not parent:
             break
-        options = tables.region_children.get(parent, ())
-        if not options:
+        children = tables.region_children.get(parent, ())
+        if not children:
             break
         region_levels.append({"name": level, "chosen": chosen,
-                              "options": [(code, tables.region_label(code, lang)) for code in options]})
+                              "options": [(code, tables.region_label(code, lang)) for code in children]})
         parent = chosen if chosen in tables.regions and tables.regions[chosen].parent == parent else None
     vocabulary = tables.vocabulary["values"]
     options = {

@@ -32,7 +32,7 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, Insert, event
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
@@ -74,10 +74,14 @@ class DecisionWriter:
         self.written_directly = 0
         self.journaled = 0
         self.lost = 0
-        insert = {"postgresql": pg_insert, "sqlite": sqlite_insert}.get(engine.dialect.name)
         # Idempotent by id: a batch whose commit succeeded but whose answer was lost is retried safely.
-        self._statement = (insert(DECISION_TABLE).on_conflict_do_nothing(index_elements=["id"])
-                           if insert else DECISION_TABLE.insert())
+        self._statement: Insert
+        if engine.dialect.name == "postgresql":
+            self._statement = pg_insert(DECISION_TABLE).on_conflict_do_nothing(index_elements=["id"])
+        elif engine.dialect.name == "sqlite":
+            self._statement = sqlite_insert(DECISION_TABLE).on_conflict_do_nothing(index_elements=["id"])
+        else:
+            self._statement = DECISION_TABLE.insert()
         database = engine.url.database if engine.dialect.name == "sqlite" else None
         self._turn_file = f"{database}.writer-lock" if database and database != ":memory:" else None
         self._thread = threading.Thread(target=self._run, name="decision-writer", daemon=True)
@@ -166,10 +170,8 @@ class DecisionWriter:
         deadline = self._closing_deadline = time.monotonic() + timeout
         with self._lock:
             queued = self._enqueued - self._done
-        try:
+        with contextlib.suppress(queue.Full):
             self._queue.put(_STOP, timeout=timeout)  # the thread is draining: room appears, unless it is stuck
-        except queue.Full:
-            pass
         self._thread.join(max(0.0, deadline - time.monotonic()))
         with self._lock:
             left = list(self._pending.values())  # queued, or in a batch the database has not taken
@@ -285,7 +287,7 @@ class DecisionWriter:
         self.lost += len(rows) - kept
         log.error("decision log: decisions refused by the database", extra={"fields": {
             "message": "decision log: decisions refused by the database", "count": len(rows),
-            "kept_in": str(self.refused.path) if kept else None,
+            "kept_in": str(self.refused.path) if kept and self.refused is not None else None,
             "decision_ids": [str(row["id"]) for row in rows]}})
 
 
@@ -298,5 +300,6 @@ def attach_read_barrier(factory: sessionmaker[Session], writer: DecisionWriter) 
         if not writer.has_pending or not writer.available:
             return
         if any(getattr(table, "name", None) == DECISION_TABLE.name
-               for table in find_tables(state.statement, include_crud=True)):
+               # ORMExecuteState types its statement as Executable; every one is also a ClauseElement
+               for table in find_tables(state.statement, include_crud=True)):  # type: ignore[arg-type]
             writer.flush()

@@ -16,7 +16,10 @@ from app.engine import Profile, Rule, RuleSet
 from app.engine.tables import Tables
 from app.errors import AppError, PolicyNotFoundError
 
-_activities = TypeAdapter(Profile.model_fields["activities"].annotation)
+# Validated as Profile validates the field: its type is built at run time, from the vocabulary.
+_ACTIVITIES_FIELD = Profile.model_fields["activities"]
+assert _ACTIVITIES_FIELD.annotation is not None
+_activities: TypeAdapter[list[str] | None] = TypeAdapter(_ACTIVITIES_FIELD.annotation)
 
 
 class UnknownActivityError(AppError):

@@ -131,7 +131,8 @@ def impact(session: Session, draft: Rule, ruleset: RuleSet, *, as_of: date, limi
     counted = select(before_col.label("before"), after_col.label("after"), func.count()).select_from(FACTS).where(existing)
     if inside is not None:
         counted = counted.where(inside)
-    counts = [tuple(row) for row in session.execute(counted.group_by(before_col, after_col)).all()]
+    counts: list[tuple[str, str, int]] = [
+        (b, a, n) for b, a, n in session.execute(counted.group_by(before_col, after_col)).all()]
     total = sum(n for _, _, n in counts)
     if inside is not None:
         everyone = session.execute(select(func.count()).select_from(FACTS).where(existing)).scalar_one()

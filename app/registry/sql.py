@@ -17,7 +17,19 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from app.engine import Rule
 from app.engine.expressions import (
-    And, Compare, Fact, Intersects, IsTrue, Member, Node, Not, Or, Param, Within, names_in,
+    And,
+    Compare,
+    Fact,
+    Intersects,
+    IsTrue,
+    Literal,
+    Member,
+    Node,
+    Not,
+    Or,
+    Param,
+    Within,
+    names_in,
 )
 from app.engine.facts import ACTIVITIES, CERTIFICATIONS, SIZE_CLASSES, UNSETTLEABLE_FACTS, years_before
 from app.engine.tables import Tables
@@ -89,8 +101,9 @@ class SqlCompiler:
         if isinstance(node, Member):
             return self.member(node)
         if isinstance(node, Intersects):
-            mask = sum(self.bits[node.left.name][v] for v in self.value(node.right))  # type: ignore[union-attr]
-            return self.column(f"{node.left.name}_mask").op("&")(mask) != 0  # type: ignore[union-attr]
+            assert isinstance(node.left, Fact), node  # the checker puts the list fact on the left
+            mask: int = sum(self.bits[node.left.name][v] for v in self.value(node.right))
+            return self.column(f"{node.left.name}_mask").op("&")(mask) != 0
         raise AssertionError(node)
 
     def criterion(self, node: Node) -> ColumnElement[bool]:
@@ -103,7 +116,7 @@ class SqlCompiler:
             return condition
         settled = []
         for truth in (true(), false()):
-            self.assumed = {name: truth for name in bound}
+            self.assumed = dict.fromkeys(bound, truth)
             settled.append(self.compile(node).is_not(None))
         self.assumed = {}
         sector_bound = and_(self.column("industry_code").is_not(None), self.column("designated_size_line").is_(None),
@@ -146,15 +159,19 @@ class SqlCompiler:
                     (mask.op("&")(bits) == 0, false()), else_=_UNKNOWN)
 
     def member(self, node: Member) -> ColumnElement[bool]:
+        item = node.item
         if isinstance(node.container, Fact):  # "x" in list fact
+            assert isinstance(item, Literal) and isinstance(item.value, str), node  # as the checker allows
             name = node.container.name
-            found = self.column(f"{name}_mask").op("&")(self.bits[name][node.item.value]) != 0  # type: ignore[union-attr]
-        elif node.item.name == "size_class":  # type: ignore[union-attr]
-            allowed = set(self.value(node.container))
-            return self.size_class(set(SIZE_CLASSES) - allowed if node.negated else allowed)
-        else:  # enum fact in a list
+            found = self.column(f"{name}_mask").op("&")(self.bits[name][item.value]) != 0
+        else:
+            assert not isinstance(item, Literal), node  # a fact in a list, as the checker allows
+            if item.name == "size_class":
+                allowed = set(self.value(node.container))
+                return self.size_class(set(SIZE_CLASSES) - allowed if node.negated else allowed)
+            # an enum fact in a list
             values = list(self.value(node.container))
-            found = self.column(node.item.name).in_(values) if values else _null_or(self.column(node.item.name), false())  # type: ignore[union-attr]
+            found = self.column(item.name).in_(values) if values else _null_or(self.column(item.name), false())
         return not_(found) if node.negated else found
 
 

@@ -25,8 +25,9 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import make_credit_codes as ccodes  # puts the repository root on sys.path, for the app
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))  # run as a script: the app and the sibling tool import from the root
 
 from app.engine.credit_code import check_credit_code
 from app.engine.errors import RuleFileError
@@ -34,6 +35,7 @@ from app.engine.facts import ACTIVITIES, CERTIFICATIONS, fact_specs, possible_si
 from app.engine.profile import Profile
 from app.engine.tables import load_tables
 from app.engine.yamlfile import load_yaml
+from seeds.tools import make_credit_codes as ccodes
 
 DEFAULT_PATH = ccodes.DEFAULT_PATH
 TABLES = load_tables()

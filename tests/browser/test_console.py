@@ -8,14 +8,13 @@ import os
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, insert
 
-from tests.browser.conftest import ROOT, assert_accessible, screenshot
 from app.engine import load_ruleset
+from tests.browser.conftest import ROOT, assert_accessible, screenshot
 from tests.helpers import SUMAO_LOOSER, SUMAO_STRICTER
 
 pytestmark = pytest.mark.browser

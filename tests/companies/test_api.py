@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
-
 import threading
+from datetime import date, timedelta
 from typing import Any
 
 import pytest

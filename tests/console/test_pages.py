@@ -307,9 +307,9 @@ def test_every_assumption_of_the_catalogue_is_listed_on_one_page(client: TestCli
     html = client.get("/console/assumptions?lang=en").text
     assumed = [(rule, name, p) for rule in app.state.rules.current.rules.values()
                for name, p in rule.definition.parameters.items() if p.basis == "assumption"]
-    for rule, name, parameter in assumed:
+    for rule, name, _parameter in assumed:
         assert f"<code>{name}</code>" in html and f'href="/console/policies/{rule.id}"' in html
-    assert ("%d in all" % len(assumed)) in html or not assumed
+    assert (f"{len(assumed)} in all") in html or not assumed
 
 
 def test_the_policy_list_tells_a_period_not_stated_from_an_expired_one(client: TestClient, app: FastAPI,

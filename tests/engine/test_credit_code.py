@@ -41,7 +41,7 @@ def test_worked_example_reads_its_parts():
 def test_worked_example_sum():
     # domain.md §6.3: weighted sum 831, 831 mod 31 = 25, 31 - 25 = 6.
     values = [ALPHABET.index(c) for c in "91440300192203821"]
-    assert sum(v * w for v, w in zip(values, WEIGHTS)) == 831
+    assert sum(v * w for v, w in zip(values, WEIGHTS, strict=True)) == 831
     assert credit_check_character("91440300192203821") == "6"
 
 

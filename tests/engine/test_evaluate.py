@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from app.engine.credit_code import credit_check_character
 from app.engine import Profile, build_ruleset, evaluate, evaluate_rule, load_ruleset, next_questions
+from app.engine.credit_code import credit_check_character
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

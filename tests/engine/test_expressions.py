@@ -6,7 +6,19 @@ import pytest
 
 from app.engine.errors import ExpressionError
 from app.engine.expressions import (
-    And, Compare, Fact, IsTrue, Literal, Member, Not, Or, ParamSpec, Within, check, compile_node, parse, render,
+    And,
+    Compare,
+    Fact,
+    IsTrue,
+    Literal,
+    Member,
+    Or,
+    ParamSpec,
+    Within,
+    check,
+    compile_node,
+    parse,
+    render,
 )
 from app.engine.facts import fact_specs
 from app.engine.tables import load_tables

@@ -5,7 +5,6 @@ either shows up here."""
 from __future__ import annotations
 
 import itertools
-
 from datetime import date
 
 import pytest

@@ -41,7 +41,7 @@ def test_sigterm_finishes_requests_in_flight_and_flushes_every_decision(migrated
     logged = scalar(migrated_database, "SELECT count(*) FROM decision")
     written = stopped["written"] + stopped["written_directly"]
     # (a batch in flight at the flush timeout is journalled, and may still commit before the exit)
-    assert stopped["lost"] == 0 and (written == logged or stopped["journaled"] and written <= logged)
+    assert stopped["lost"] == 0 and (written == logged or (stopped["journaled"] and written <= logged))
     # a request answered as the connection closed is logged, not counted
     assert logged + stopped["journaled"] >= len(decided)
     if stopped["journaled"]:

@@ -97,7 +97,7 @@ def test_a_queued_decision_is_found_by_the_next_read(writer_for, ruleset) -> Non
         stored = session.get(Decision, rows[-1]["id"])
         assert stored is not None
         assert stored.results == orjson.loads(str(rows[-1]["results"]))
-        assert stored.profile == {k: v for k, v in PROFILE.items()}
+        assert stored.profile == dict(PROFILE)
     assert count(factory) == 50
     assert writer.written == 50 and writer.lost == 0
 

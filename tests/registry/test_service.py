@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 from fastapi import FastAPI
+from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import delete
-from fastapi.testclient import TestClient
 
 from app.companies.service import create_company
 from app.db.models import Company

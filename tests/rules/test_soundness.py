@@ -60,8 +60,8 @@ def test_every_needs_info_asks_for_a_field_the_company_has_not_given(pair: tuple
             assert result.missing_fields, f"{result.policy_id} needs information but names none"
             for field in result.missing_fields:
                 # a field not given, or a region code that can go a level down
-                assert field not in coarse or (field == "region_code" and coarse[field] != full[field]
-                                               or field == "region_code" and _has_children(coarse[field])), (
+                assert field not in coarse or ((field == "region_code" and coarse[field] != full[field])
+                                               or (field == "region_code" and _has_children(coarse[field]))), (
                     f"{result.policy_id} asks for {field}, which {coarse} already gives"
                 )
 

@@ -163,7 +163,7 @@ def test_the_601st_anonymous_request_in_a_window_is_refused(limited) -> None:
 def test_each_key_has_a_limit_of_its_own(limited, app) -> None:
     from app.clients.service import create_client
 
-    client, clock = limited
+    client, _clock = limited
     with client.app.state.session_factory() as session:  # type: ignore[attr-defined]
         _, first = create_client(session, name="first", scopes=["companies:read"])
         _, second = create_client(session, name="second", scopes=[])

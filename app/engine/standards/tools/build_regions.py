@@ -148,7 +148,7 @@ def english_name(code: str, name: str, level: str) -> str:
         if name.endswith(suffix):
             place, groups = _split_ethnic(name[: -len(suffix)])
             parts = ([pinyin(place)] if place else []) + ([_join(groups)] if groups else [])
-            return " ".join(parts + [en_suffix])
+            return " ".join([*parts, en_suffix])
     if level == "prefecture":
         for suffix, en_suffix in (("地区", " Prefecture"), ("盟", " League"), ("市", "")):
             if name.endswith(suffix) and len(name) > len(suffix):
