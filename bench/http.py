@@ -21,7 +21,11 @@ JSON request log on (to a file), the rate limit on but set too high to trigger. 
 The load generator is wrk (Debian's package; `make bench-http` installs it) in its own process,
 sharing the machine's cores with the server, driving the 83 seed profiles of seeds/companies.yaml in
 turn at each concurrency level (a warm-up first, not counted). It prints, per target and level,
-requests/s, latency p50/p95/p99, errors (non-2xx, timeouts, socket errors), then the ratio of match
+requests/s, latency p50/p95/p99, errors (non-2xx, timeouts, socket errors), the server's CPU time per
+request, and the requests in flight that wrk's own figures imply (throughput x mean latency, by
+Little's law at most the connections open: where it is far above, wrk's latencies are not to be
+trusted, as happens here with large answers); after each target, p50/p99 at one connection measured
+by a client of our own ("own"). Then the ratio of match
 throughput to the floor's, and after each match run the number of decisions logged against the
 number of answers (every answered decision must be in the table once the server has stopped).
 
@@ -47,6 +51,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import tempfile
 import time
@@ -89,9 +94,9 @@ done = function(summary, latency, _)
   local e = summary.errors
   io.write(string.format(
     '{"requests":%d,"duration_us":%d,"connect":%d,"read":%d,"write":%d,"status":%d,"timeout":%d,' ..
-    '"p50":%d,"p95":%d,"p99":%d,"max":%d}\n',
+    '"p50":%d,"p95":%d,"p99":%d,"max":%d,"mean":%d}\n',
     summary.requests, summary.duration, e.connect, e.read, e.write, e.status, e.timeout,
-    latency:percentile(50), latency:percentile(95), latency:percentile(99), latency.max))
+    latency:percentile(50), latency:percentile(95), latency:percentile(99), latency.max, latency.mean))
 end
 """
 
@@ -193,7 +198,44 @@ def wrk(url: str, *, concurrency: int, seconds: float, script: Path, bodies: Pat
     stats = json.loads(result.stdout.strip().splitlines()[-1])
     stats["rps"] = stats["requests"] / (stats["duration_us"] / 1e6)
     stats["errors"] = sum(stats[k] for k in ("connect", "read", "write", "status", "timeout"))
+    # Little's law: requests in flight = throughput x mean latency, at most the connections open. wrk's
+    # latency figures break it on this machine for large answers (1,003 req/s with a 39 ms mean at one
+    # connection: 39 in flight), so each row says how far they can be trusted.
+    stats["in_flight"] = stats["rps"] * stats["mean"] / 1e6
     return stats
+
+
+def probe(url: str, body: bytes, *, requests: int = 2000) -> dict[str, float]:
+    """Latency at one connection measured by a client of our own (raw socket, one request written at
+    once, the answer read to its Content-Length): the check on wrk's figures."""
+    host, port = url.split("//", 1)[1].split("/", 1)[0].split(":")
+    path = "/" + url.split("//", 1)[1].split("/", 1)[1]
+    request = (f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\n"
+               f"Content-Length: {len(body)}\r\n\r\n").encode() + body
+    latencies = []
+    connection: socket.socket | None = None
+    for _ in range(requests):
+        start = time.perf_counter()
+        if connection is None:  # a server that closes after each answer (OpenFisca's gunicorn) pays its connect
+            connection = socket.create_connection((host, int(port)))
+        connection.sendall(request)
+        received = b""
+        while b"\r\n\r\n" not in received:
+            received += connection.recv(65536)
+        head, rest = received.split(b"\r\n\r\n", 1)
+        headers = {line.split(b":", 1)[0].strip().lower(): line.split(b":", 1)[1].strip()
+                   for line in head.split(b"\r\n")[1:] if b":" in line}
+        while len(rest) < int(headers[b"content-length"]):
+            rest += connection.recv(65536)
+        latencies.append(time.perf_counter() - start)
+        if headers.get(b"connection", b"").lower() == b"close":
+            connection.close()
+            connection = None
+    if connection is not None:
+        connection.close()
+    latencies.sort()
+    return {"p50": latencies[len(latencies) // 2] * 1000, "p99": latencies[int(len(latencies) * 0.99)] * 1000,
+            "max": latencies[-1] * 1000}
 
 
 def answer_body(base: str, profile_line: bytes) -> bytes:
@@ -244,7 +286,7 @@ def main() -> int:
     print(f"{os.cpu_count()} CPUs; uvicorn --workers {args.workers}; wrk in its own process; "
           f"{args.duration:g} s per level after {args.warmup:g} s warm-up; {len(lines)} seed profiles")
     header = (f"{'target':<16} {'conns':>5} {'req/s':>8} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} {'errors':>6} "
-              f"{'server CPU ms/req':>17}")
+              f"{'server CPU ms/req':>17} {'in flight':>9}")
     results: dict[tuple[str, int], dict[str, Any]] = {}
     answered: dict[str, int] = {}
 
@@ -259,7 +301,12 @@ def main() -> int:
             answered[name] += stats["requests"] - stats["status"]
             print(f"{name:<16} {level:>5} {stats['rps']:>8.0f} {stats['p50'] / 1000:>7.2f} "
                   f"{stats['p95'] / 1000:>7.2f} {stats['p99'] / 1000:>7.2f} {stats['errors']:>6} "
-                  f"{stats['cpu_ms']:>17.3f}", flush=True)
+                  f"{stats['cpu_ms']:>17.3f} {stats['in_flight']:>9.1f}", flush=True)
+        first = requests.read_bytes().splitlines()[0]
+        own = probe(f"{base}{path}", first)
+        results[(name, 0)] = own
+        print(f"{name:<16} {'own':>5} {'':>8} {own['p50']:>7.2f} {'':>7} {own['p99']:>7.2f}    "
+              f"(our own client, one connection, 2,000 requests; max {own['max']:.1f} ms)", flush=True)
 
     try:
         targets: list[tuple[str, str]] = [("match sqlite", "sqlite")] if "sqlite" in backends else []
