@@ -47,7 +47,7 @@ check: install
 # Ruff with the rules pinned in pyproject.toml, then mypy on what [tool.mypy] names (app, bench,
 # seeds/tools). `make test` runs this first, so a finding fails CI.
 lint: install
-	$(BIN)/ruff check app tests bench seeds
+	$(BIN)/ruff check .
 	$(BIN)/mypy
 
 # pytest exits 5 when it collects no tests; that is not a failure of the code.

@@ -12,7 +12,6 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-
 revision: str = "d771191054bf"
 down_revision: str | Sequence[str] | None = "a2b9779c0330"
 branch_labels: str | Sequence[str] | None = None
