@@ -40,15 +40,18 @@ class ServedRules:
         self._tasks: set[asyncio.Task[None]] = set()
         self._sighup = False
 
-    def load(self) -> RuleSet:
+    def load(self, kept: RuleSet | None = None) -> RuleSet:
         """Read and compile the rule files. Raises RuleSetError (with every problem's file and line), or
-        RuleSetRejectedError when they are not the version APP_EXPECTED_RULESET_VERSION pins."""
+        RuleSetRejectedError when they are not the version APP_EXPECTED_RULESET_VERSION pins (saying
+        that `kept`, the set running, stays)."""
         ruleset = load_ruleset(self.settings.rules_dir)
         mismatch = self.pin_mismatch(ruleset)
         if mismatch:
             log.error("rule set not the expected one", extra={"fields": {
                 "message": "rule set not the expected one", "report": mismatch}})
-            raise RuleSetRejectedError(f"The rules cannot serve here: {mismatch}.", problems=[],
+            kept_text = f"; the running rule set {kept.version} is kept" if kept else ""
+            raise RuleSetRejectedError(f"The rules cannot serve here: {mismatch}{kept_text}.", problems=[],
+                                       ruleset_version=kept.version if kept else None,
                                        expected_version=self.settings.expected_ruleset_version)
         return ruleset
 
@@ -88,7 +91,7 @@ class ServedRules:
             running = self.current
             assert running is not None, "serve() first"
             try:
-                ruleset = await run_in_threadpool(self.load)
+                ruleset = await run_in_threadpool(self.load, running)
             except RuleSetError as exc:
                 problems = [{"file": e.path, "line": e.line, "reason": e.reason} for e in exc.errors]
                 log.error("reload refused", extra={"fields": {"message": "reload refused", "report": str(exc)}})
@@ -99,10 +102,6 @@ class ServedRules:
                     f"at {where}: {first.reason}); the running rule set {running.version} is kept.",
                     problems=problems, ruleset_version=running.version,
                 ) from None
-            except RuleSetRejectedError as exc:
-                raise RuleSetRejectedError(f"{exc.detail[:-1]}; the running rule set {running.version} is kept.",
-                                           problems=[], ruleset_version=running.version,
-                                           expected_version=self.settings.expected_ruleset_version) from None
             try:
                 new = await run_in_threadpool(self.record, ruleset)
             except DATABASE_UNAVAILABLE:

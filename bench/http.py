@@ -50,7 +50,6 @@ import argparse
 import json
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import tempfile
@@ -63,7 +62,7 @@ from typing import Any
 import yaml
 
 from tests.databases import migrate, scratch_database
-from tests.servers import uvicorn_process
+from tests.servers import free_port, serving, uvicorn_process
 
 PYTHON = sys.executable
 AS_OF = "2025-06-30"
@@ -144,31 +143,12 @@ def server(target: str, env: dict[str, str], *, workers: int, log: Path) -> Iter
 @contextmanager
 def openfisca_server(python: Path, *, workers: int, log: Path) -> Iterator[tuple[str, int]]:
     """OpenFisca's web API on the country template, as its documentation serves it (gunicorn workers)."""
-    from tests.servers import free_port
-
     port = free_port()
     command = [str(python.parent / "openfisca"), "serve", "--country-package", "openfisca_country_template",
                "--port", str(port), "--workers", str(workers)]
     base = f"http://127.0.0.1:{port}"
-    with log.open("wb") as out:
-        process = subprocess.Popen(command, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/spec", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"OpenFisca did not start:\n{log.read_text(errors='replace')}")
-            time.sleep(0.3)
-        time.sleep(1.5)  # let the other workers finish starting
+    with serving(command, None, log, ready_url=f"{base}/spec", workers=workers) as process:
         yield base, process.pid
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=30)
 
 
 def tree_cpu_seconds(pid: int) -> float:

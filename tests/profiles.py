@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from app.engine import load_ruleset
 from app.engine.credit_code import credit_check_character
+from app.engine.expressions import Within, leaves
 from app.engine.facts import ACTIVITIES, CERTIFICATIONS, LISTING_STATUSES
 from app.engine.tables import load_tables
 
@@ -44,11 +45,9 @@ def _places() -> tuple[str, ...]:
 @cache
 def _industries() -> tuple[str, ...]:
     """Classes (4 digits) under every code a rule or a size group names, and one class of each section."""
-    named = set()
-    for rule in catalogue().rules.values():
-        for criterion in rule.criteria:
-            named.update(token for token in criterion.when.replace(",", " ").replace("[", " ").replace("]", " ").split()
-                         if (token[:1].isupper() and token[1:].isdigit()) or (len(token) == 1 and token.isupper()))
+    named = {code for rule in catalogue().rules.values() for criterion in rule.criteria
+             for leaf in leaves(criterion.node) if isinstance(leaf, Within) and leaf.fact.name == "industry"
+             for code in leaf.codes}
     for group in TABLES.size_groups:
         named.update(group.scope)
     classes = sorted(code for code in TABLES.industries if len(code) == 5)

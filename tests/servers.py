@@ -37,23 +37,33 @@ def uvicorn_process(
     if workers > 1:
         command += ["--workers", str(workers)]
     base = f"http://127.0.0.1:{port}"
+    with serving(command, env, log, ready_url=f"{base}{ready_path}", workers=workers,
+                 start_timeout=start_timeout) as process:
+        yield process, base
+
+
+@contextmanager
+def serving(command: list[str], env: dict[str, str] | None, log: Path, *, ready_url: str, workers: int = 1,
+            start_timeout: float = 60) -> Iterator[subprocess.Popen[bytes]]:
+    """Run a server `command` until the block ends; yield its process once `ready_url` answers 200.
+    Output goes to `log`; stopped with SIGTERM (then killed after 30 s)."""
     with log.open("wb") as out:
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + start_timeout
         while True:
             try:
-                with urllib.request.urlopen(f"{base}{ready_path}", timeout=2) as response:
+                with urllib.request.urlopen(ready_url, timeout=2) as response:
                     if response.status == 200:
                         break
             except OSError:
                 pass
             if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"{target} did not start:\n{log.read_text(errors='replace')}")
+                raise RuntimeError(f"{command[0]} did not start:\n{log.read_text(errors='replace')}")
             time.sleep(0.2)
         if workers > 1:
             time.sleep(1.5)  # the first worker answered; let the others finish their start-up
-        yield process, base
+        yield process
     finally:
         if process.poll() is None:
             process.terminate()

@@ -182,6 +182,14 @@ class RuleSet:
         self._by_region = {code: tuple(rules) for code, rules in by_region.items()}
         self._below_region = {code: tuple(rules.values()) for code, rules in below_region.items()}
 
+    @cached_property
+    def covered_regions(self) -> tuple[str, ...]:
+        """The broadest regions the rules cover (a province rather than its cities), in code order."""
+        codes = sorted({code for rule in self.rules.values() for code in rule.definition.region})
+        return tuple(code for code in codes
+                     if not any(other != code and other in self.tables.region_ancestors.get(code, ())
+                                for other in codes))
+
     def candidates(self, region_code: str) -> tuple[tuple[Rule, bool | None], ...]:
         """The rules worth evaluating for a company registered at `region_code`, each with whether the
         company is in its region: True when the rule's region holds the code, None (unknown) when the
@@ -200,7 +208,7 @@ class RuleSet:
 
 
 _CJK = r"[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]"
-_STRAY_SPACE = re.compile(rf"(?<={_CJK}) +|(?<=[{{}}]) +(?={_CJK})| +(?={_CJK})|(?<={_CJK}) +")
+_STRAY_SPACE = re.compile(rf"(?<={_CJK}) +| +(?={_CJK})")
 _ASCII_QUOTE = re.compile(r"[\"']")
 _FULL_WIDTH_PUNCTUATION = re.compile(r"[，。；：（）！？、“”‘’]")
 

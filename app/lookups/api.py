@@ -13,13 +13,9 @@ from app.deps import RuleSetDep
 from app.engine.facts import ACTIVITIES, CERTIFICATIONS, ENTITY_TYPES, LISTING_STATUSES
 from app.engine.profile import Profile
 from app.errors import NotFoundError
+from app.policies.schemas import LocalizedText
 
 router = APIRouter(tags=["lookups"])
-
-
-class LocalizedText(BaseModel):
-    zh: str
-    en: str
 
 
 class RegionEntry(BaseModel):

@@ -456,10 +456,8 @@ def _show_answer(request: Request, ruleset: RuleSet, lang: str, *, entered: Ente
 
 def coverage(ruleset: RuleSet, lang: str) -> str:
     """The places the catalogue's measures cover, by province: "江苏省、广东省深圳市、…"."""
-    codes = sorted({code for rule in ruleset.rules.values() for code in rule.definition.region})
-    broadest = [code for code in codes
-                if not any(other != code and other in ruleset.tables.region_ancestors.get(code, ()) for other in codes)]
-    return ("、" if lang == "zh" else "; ").join(ruleset.tables.region_name(code, lang) for code in broadest)
+    return ("、" if lang == "zh" else "; ").join(ruleset.tables.region_name(code, lang)
+                                                 for code in ruleset.covered_regions)
 
 
 def profile_form_values(profile: Profile) -> list[tuple[str, str]]:

@@ -307,21 +307,21 @@ def test_every_assumption_of_the_catalogue_is_listed_on_one_page(client: TestCli
     html = client.get("/console/assumptions?lang=en").text
     assumed = [(rule, name, p) for rule in app.state.rules.current.rules.values()
                for name, p in rule.definition.parameters.items() if p.basis == "assumption"]
-    for rule, name, _parameter in assumed:
+    assert assumed  # the catalogue keeps a few thresholds of its own (e.g. 苏贸贷's trade floor)
+    for rule, name, _ in assumed:
         assert f"<code>{name}</code>" in html and f'href="/console/policies/{rule.id}"' in html
-    assert (f"{len(assumed)} in all") in html or not assumed
+    assert f"{len(assumed)} in all" in html
 
 
 def test_the_policy_list_tells_a_period_not_stated_from_an_expired_one(client: TestClient, app: FastAPI,
                                                                        signed_in: str) -> None:
     html = client.get("/console/policies?lang=zh").text
     assert "长期" not in html  # an end no source states is "not stated", never "open-ended"
-    rules = app.state.rules.current.rules.values()
-    if any(rule.definition.validity is None or rule.definition.validity.to is None for rule in rules):
-        assert "未说明" in html or "截止日期未说明" in html
-    if any(rule.definition.validity and rule.definition.validity.to and rule.definition.validity.to < date.today()
-           for rule in rules):
-        assert "已到期" in html
+    validity = [rule.definition.validity for rule in app.state.rules.current.rules.values()]
+    # The catalogue has both kinds: periods with no stated end (Shenzhen), and ended ones (Jiangxi).
+    assert any(v is None or v.to is None for v in validity)
+    assert any(v is not None and v.to is not None and v.to < date.today() for v in validity)
+    assert "截止日期未说明" in html and "已到期" in html
 
 
 def test_the_audit_log_in_chinese_shows_no_raw_keys_or_python_values(client: TestClient, app: FastAPI,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pydantic import ValidationError
@@ -160,6 +161,15 @@ criteria:
 """
 
 
+def banded_with(rule_id: str, when: str, extra: str = "") -> Any:
+    """The banded rule under another id, with one more criterion of that id before its own."""
+    criterion = (f"  - id: {rule_id}\n    when: {when}\n{extra}"
+                 "    explain: {met: {zh: 是, en: \"yes\"}, not_met: {zh: 否, en: \"no\"},\n"
+                 "              unknown: {zh: \"缺少{missing}\", en: \"missing {missing}\"}}\n")
+    text = BANDED.replace("id: banded", f"id: {rule_id}").replace("  - id: rd\n", criterion + "  - id: rd\n")
+    return build_ruleset({f"{rule_id}.yaml": text})
+
+
 def test_a_gap_is_the_cheapest_minimum_to_reach_never_a_maximum() -> None:
     ruleset = build_ruleset({"banded.yaml": BANDED})
     rule = ruleset.rules["banded"]
@@ -172,11 +182,7 @@ def test_a_gap_is_the_cheapest_minimum_to_reach_never_a_maximum() -> None:
 def test_a_criterion_no_profile_field_could_settle_is_answered_not_met_and_says_why() -> None:
     # Finance (J) has no designated-size line: "above designated size" stays unknown whatever is
     # entered, so the rule answers definitely instead of asking for nothing (issue: sound answers).
-    above_size = BANDED.replace("id: banded", "id: above-size").replace(
-        "  - id: rd\n", "  - id: above-size\n    when: above_designated_size\n"
-                        "    explain: {met: {zh: 是, en: \"yes\"}, not_met: {zh: 否, en: \"no\"},\n"
-                        "              unknown: {zh: \"缺少{missing}\", en: \"missing {missing}\"}}\n  - id: rd\n")
-    ruleset = build_ruleset({"above-size.yaml": above_size})
+    ruleset = banded_with("above-size", "above_designated_size")
     profile = Profile.model_validate({"region_code": "440305", "industry_code": "J6635", "employees": 1266,
                                       "annual_revenue": 600_000_000, "main_business_revenue": 492_000_000})
     result = evaluate_rule(ruleset, ruleset.rules["above-size"], profile, as_of=IN_FORCE)
@@ -189,15 +195,9 @@ def test_a_criterion_no_profile_field_could_settle_is_answered_not_met_and_says_
     assert evaluate_rule(ruleset, ruleset.rules["above-size"], unknown_sector, as_of=IN_FORCE).status == "needs_info"
 
 
-
-
 def test_a_firm_that_already_has_what_the_measure_leads_to_is_told_so() -> None:
     """Already 规上 is good news for a 小升规 measure, not a refusal."""
-    rule = BANDED.replace("id: banded", "id: below-line").replace(
-        "  - id: rd\n", "  - id: below-line\n    when: not above_designated_size\n    already_if_not_met: true\n"
-                        "    explain: {met: {zh: 是, en: \"yes\"}, not_met: {zh: 否, en: \"no\"}, unknown: {zh: 未知, en: unknown}}\n"
-                        "  - id: rd\n")
-    ruleset = build_ruleset({"below-line.yaml": rule})
+    ruleset = banded_with("below-line", "not above_designated_size", "    already_if_not_met: true\n")
     above = Profile.model_validate({"region_code": "440305", "industry_code": "C3911", "main_business_revenue": 30_000_000,
                                     "annual_revenue": 30_000_000, "rd_expense": 3_000_000})
     result = evaluate_rule(ruleset, ruleset.rules["below-line"], above, as_of=IN_FORCE)

@@ -104,21 +104,18 @@ def test_a_size_class_is_settled_by_partial_figures_where_the_table_allows() -> 
     assert facts_for("C3911")["size_class"] == frozenset({"micro", "small", "medium", "large"})
 
 
-@pytest.mark.parametrize("industry", [industry for industry, _ in SME_2011.values()])
-def test_partial_figures_leave_open_exactly_the_classes_some_completion_reaches(industry: str) -> None:
+@pytest.mark.parametrize(("industry", "tiers"), list(SME_2011.values()), ids=list(SME_2011))
+def test_partial_figures_leave_open_exactly_the_classes_some_completion_reaches(industry: str, tiers: dict) -> None:
     """Dropping any figures never rules out the class the full figures give, and every class left
     open is reached by some value of the missing figures."""
-    fields = sorted({FIELD[m] if m != "Y" else revenue_field(industry)
-                     for bounds in SME_2011[next(g for g, v in SME_2011.items() if v[0] == industry)][1].values()
-                     for m in bounds})
-    tiers = SME_2011[next(g for g, v in SME_2011.items() if v[0] == industry)][1]
-    grid = {field: sorted({0.0} | {float(v) for bounds in tiers.values() for m, v in bounds.items()
-                                   if (FIELD[m] if m != "Y" else revenue_field(industry)) == field})
-            for field in fields}
-    full_classes: dict[tuple, str] = {}
-    for values in itertools.product(*grid.values()):
-        full = dict(zip(fields, values, strict=True))
-        full_classes[values] = facts_for(industry, **full)["size_class"]
+    field_of = dict(FIELD, Y=revenue_field(industry))
+    grid: dict[str, set[float]] = {}
+    for bounds in tiers.values():
+        for metric, bound in bounds.items():
+            grid.setdefault(field_of[metric], {0.0}).add(float(bound))
+    fields = sorted(grid)
+    full_classes = {values: facts_for(industry, **dict(zip(fields, values, strict=True)))["size_class"]
+                    for values in itertools.product(*(sorted(grid[field]) for field in fields))}
     for values, size in full_classes.items():
         for kept in itertools.product((True, False), repeat=len(fields)):
             partial = {f: v for f, v, keep in zip(fields, values, kept, strict=True) if keep}
