@@ -36,7 +36,7 @@ seed: migrate
 
 # --no-proxy-headers: uvicorn would trust X-Forwarded-For from loopback; the app trusts only the peers
 # in APP_TRUSTED_PROXIES (README, Hardening). --no-access-log: it writes query strings (credit codes).
-# --timeout-graceful-shutdown 3: with the writer's 4 s flush, SIGTERM to exit fits a 10 s stop grace.
+# --timeout-graceful-shutdown 3: SIGTERM to exit fits a container's 10 s stop grace.
 run: seed
 	$(BIN)/uvicorn app.main:create_app --factory --host 127.0.0.1 --port $(PORT) --no-access-log --no-proxy-headers \
 		--timeout-graceful-shutdown 3

@@ -18,6 +18,7 @@ from app.clients.service import Caller
 from app.engine import RuleSet
 from app.engine.profile import CONTROL_CHARACTER
 from app.errors import ForbiddenError, RateLimitedError, UnauthorizedError
+from app.matching.decision_log import DecisionLog
 from app.settings import Settings
 
 # Measures are decided by the calendar in China (UTC+8 all year, no daylight saving time).
@@ -36,6 +37,10 @@ async def get_ruleset(request: Request) -> RuleSet:
 
 async def get_session_factory(request: Request) -> sessionmaker[Session]:
     return request.app.state.session_factory
+
+
+async def get_decision_log(request: Request) -> DecisionLog:
+    return request.app.state.decision_log
 
 
 # Trivial dependencies are `async def`: a sync one would cost a threadpool hop on every request.
@@ -164,6 +169,7 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 RuleSetDep = Annotated[RuleSet, Depends(get_ruleset)]
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 SessionFactoryDep = Annotated[sessionmaker[Session], Depends(get_session_factory)]
+DecisionLogDep = Annotated[DecisionLog, Depends(get_decision_log)]
 TodayDep = Annotated[date, Depends(get_today)]
 CompaniesReader = Annotated[Caller, Depends(require_scope("companies:read"))]
 CompaniesWriter = Annotated[Caller, Depends(require_scope("companies:write"))]

@@ -18,7 +18,6 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.staticfiles import StaticFiles
 from pydantic.json_schema import models_json_schema
 from sqlalchemy import text
-from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from app import problems
@@ -34,11 +33,10 @@ from app.matching import admin as matching_admin
 from app.matching import service as matching_service
 from app.matching.api import match_router
 from app.matching.api import router as matching_router
-from app.matching.journal import DecisionJournal
+from app.matching.decision_log import DecisionLog
 from app.matching.schemas import MatchRequest
 from app.matching.service import DATABASE_UNAVAILABLE
 from app.matching.web import router as matching_web_router
-from app.matching.writer import DecisionWriter, attach_read_barrier
 from app.middleware import (
     RequestContextMiddleware,
     RequestLimitsMiddleware,
@@ -93,29 +91,18 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.rules = rules
     app.state.db_engine = engine
     app.state.session_factory = factory
-    writer = DecisionWriter(engine, queue_size=settings.decision_queue_size, batch_size=settings.decision_batch_size,
-                            put_timeout=settings.decision_queue_wait_seconds,
-                            flush_timeout=settings.decision_flush_timeout_seconds,
-                            journal=DecisionJournal(settings.decision_journal),
-                            turn_timeout=settings.db_wait_timeout_seconds)
-    try:
-        await run_in_threadpool(writer.replay_journal)
-    except DATABASE_UNAVAILABLE as exc:  # kept whole for the next start
-        log.error("decision journal not replayed", extra={"fields": {
-            "message": "decision journal not replayed", "error": type(exc).__name__}})
-    attach_read_barrier(factory, writer)
-    writer.start()
-    app.state.decision_writer = writer
+    decisions = DecisionLog(engine, queue_size=settings.decision_queue_size, batch_size=settings.decision_batch_size,
+                            retry_after=settings.db_retry_after_seconds, turn_timeout=settings.db_wait_timeout_seconds)
+    decisions.start()
+    app.state.decision_log = decisions
     log.info("started", extra={"fields": {"message": "started", "ruleset_version": ruleset.version,
                                           "rules": len(ruleset.rules), "new_rule_versions": new}})
     del ruleset  # `rules` holds it: a reload must be able to free it
     try:
         yield
     finally:
-        # uvicorn runs this after the last in-flight request (on SIGTERM too): every queued decision is
-        # written, or journalled, before the process exits. Called on the loop's own thread, as there is
-        # nothing left to serve: the thread pool may be full of requests stuck on a frozen database.
-        writer.close()
+        # uvicorn runs this after the last in-flight request (on SIGTERM too), so nothing is queued.
+        decisions.close()
         engine.dispose()
         rules.stop()
 

@@ -41,18 +41,11 @@ class Settings(BaseSettings):
     # separated: "10.0.0.5, 10.1.0.0/16"); from any other peer they are ignored, or any client could
     # claim TLS or another address (and another rate limit, another sign-in throttle). None by default.
     trusted_proxies: str = ""
-    # Decision log (app/matching/writer.py): answers are logged by one background thread, in batches of
-    # up to `decision_batch_size` rows per transaction. When `decision_queue_size` rows are waiting, a
-    # request waits up to `decision_queue_wait_seconds` for room, then writes its row itself.
-    decision_queue_size: int = Field(default=1_000, gt=0)  # a row is ~25 KB: the queue holds at most ~25 MB
+    # Decision log (app/matching/decision_log.py): every answer is stored before it is given; one
+    # background thread commits the rows of concurrent requests together, up to `decision_batch_size`
+    # per transaction. Beyond `decision_queue_size` rows waiting, requests are refused with 503.
+    decision_queue_size: int = Field(default=1_000, gt=0)
     decision_batch_size: int = Field(default=500, gt=0)
-    decision_queue_wait_seconds: float = Field(default=0.1, ge=0)
-    # At shutdown, how long the writer keeps trying to write what is queued (say, while the database is
-    # down or stuck); what is left then goes to the journal, written to the database at the next start.
-    # With uvicorn's --timeout-graceful-shutdown 3 (make run, the image), SIGTERM to exit stays within a
-    # container's default stop grace of 10 s.
-    decision_flush_timeout_seconds: float = Field(default=4.0, gt=0)
-    decision_journal: Path = Path("var/decisions.journal")
     # A database that is down or stuck answers 503 with Retry-After quickly instead of hanging: the
     # connection attempt, each statement, each lock, the wait for a pooled connection, and any wait for
     # the server on an open connection (a frozen server never enforces its statement timeout) are

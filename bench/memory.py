@@ -127,8 +127,8 @@ def child(case: str, database_url: str, rules_dir: str, bodies_file: str, reques
     from app.matching.schemas import MatchRequest
 
     sample = MatchRequest.model_validate_json(bodies[0])
-    answer, _ = service.decide_json(load_ruleset(Path(rules_dir)), sample.profile, as_of=date(2025, 6, 30))
-    print(json.dumps({**measured, "seconds": loaded, "rules": rules, "answer_kib": len(answer) / 1024}))
+    matched = service.match(load_ruleset(Path(rules_dir)), sample.profile, as_of=date(2025, 6, 30))
+    print(json.dumps({**measured, "seconds": loaded, "rules": rules, "answer_kib": len(matched.answer_json) / 1024}))
 
 
 def main() -> int:

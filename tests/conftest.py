@@ -8,7 +8,6 @@ the server (and of its `test` database) are not disturbed.
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from pathlib import Path
@@ -51,8 +50,7 @@ def make_settings(database_url: str, **overrides: Any):  # type: ignore[no-untyp
     from app.settings import Settings
 
     values: dict[str, Any] = {"database_url": database_url, "rules_dir": ROOT / "rules",
-                              "seeds_file": ROOT / "seeds" / "companies.yaml", "rate_limit": 0,
-                              "decision_journal": Path(tempfile.mkdtemp(prefix="huiqi-journal-")) / "decisions.journal"}
+                              "seeds_file": ROOT / "seeds" / "companies.yaml", "rate_limit": 0}
     return Settings(**{**values, **overrides})
 
 

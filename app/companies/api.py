@@ -6,14 +6,13 @@ import re
 from datetime import date
 from typing import Annotated, Any
 
-import orjson
 from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 
 from app.companies import service
 from app.companies.schemas import CompanyCreate, CompanyPage, CompanyRead, CompanyUpdate
 from app.db.models import Company
-from app.deps import CompaniesReader, CompaniesWriter, RuleSetDep, SessionDep, TodayDep
+from app.deps import CompaniesReader, CompaniesWriter, DecisionLogDep, RuleSetDep, SessionDep, TodayDep
 from app.engine import Profile, ProfileDateError
 from app.engine.evaluate import check_founding
 from app.errors import PreconditionFailedError, PreconditionRequiredError
@@ -150,17 +149,19 @@ def delete_company(
 )
 def match_company(
     company_id: str, request: Request, session: SessionDep, caller: CompaniesReader, ruleset: RuleSetDep,
-    today: TodayDep, as_of: Annotated[date | None, Query(description="evaluation date; today by default")] = None,
+    decisions: DecisionLogDep, today: TodayDep,
+    as_of: Annotated[date | None, Query(description="evaluation date; today by default")] = None,
 ) -> Response:
     company = service.get_company(session, company_id)
     profile = service.profile_of(company)
+    # End the read before waiting for the decision log: on SQLite an open transaction holds the write
+    # lock (BEGIN IMMEDIATE), which the log's commit needs.
+    session.commit()
     as_of = as_of or today
     try:
-        answer, rule_versions = matching_service.decide(ruleset, profile, as_of=as_of)
+        matched = matching_service.match(ruleset, profile, as_of=as_of, company_id=company.id, client_id=caller.id)
     except ProfileDateError as exc:  # the stored company did not exist yet on that date
         raise RequestValidationError([{"loc": ("query", "as_of"), "msg": exc.reason, "type": "date_order"}]) from None
-    row = matching_service.record_decision(session, answer=answer, profile=profile, as_of=as_of,
-                                           rule_versions=rule_versions, company_id=company.id, client_id=caller.id)
-    request.state.decision_id = str(row.id)
-    return Response(orjson.dumps({"decision_id": str(row.id), "company_id": str(company.id), **answer}),
-                    media_type="application/json")
+    decisions.store_blocking(matched.row)
+    request.state.decision_id = str(matched.decision_id)
+    return Response(matched.body(company_id=str(company.id)), media_type="application/json")

@@ -2,22 +2,27 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
-from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from app import jsonbody
-from app.deps import OptionalCaller, RuleSetDep, SessionDep, get_caller, get_ruleset, get_today, rate_limit
-from app.errors import DatabaseUnavailableError
+from app.deps import (
+    OptionalCaller,
+    RuleSetDep,
+    SessionDep,
+    get_caller,
+    get_decision_log,
+    get_ruleset,
+    get_today,
+    rate_limit,
+)
 from app.matching import service
 from app.matching.schemas import DecisionRead, MatchAnswer, MatchRequest, ReplayReport
-from app.matching.writer import DecisionWriter
 
 router = APIRouter(tags=["matching"])
 # POST /v1/match alone: it admits its caller itself (main.py mounts it without /v1's shared dependency).
@@ -50,23 +55,6 @@ def validate_body(model: type[MatchRequest], body: bytes) -> MatchRequest:
     raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in errors])
 
 
-async def log_decision(request: Request, row: dict[str, Any]) -> None:
-    """Hand the row to the writer; when its queue is full, wait briefly in a worker thread, then write it
-    there. While the database is down, refuse (503) instead of answering what cannot be logged."""
-    writer: DecisionWriter = request.app.state.decision_writer
-    retry_after = request.app.state.settings.db_retry_after_seconds
-    if not writer.available:
-        raise DatabaseUnavailableError("The decision log's database is not reachable; the answer was not given.",
-                                       retry_after=retry_after)
-    if writer.offer(row):
-        return
-    try:
-        await run_in_threadpool(writer.submit_blocking, row)
-    except service.DATABASE_UNAVAILABLE:
-        raise DatabaseUnavailableError("The decision log's database is not reachable; the answer was not given.",
-                                       retry_after=retry_after) from None
-
-
 @match_router.post(
     "/match", summary="Match a profile against every policy in force",
     response_model=None, openapi_extra=json_body(MatchRequest),
@@ -79,24 +67,17 @@ async def match(request: Request) -> Response:
     # Hot path. No FastAPI dependencies: resolving them cost more than the evaluation (bench/http.py),
     # so the caller is admitted here with the same functions the other /v1 operations depend on.
     # The body is validated from bytes and the answer serialised once. Evaluation is pure CPU in
-    # tenths of a millisecond, so it runs on the event loop.
+    # tenths of a millisecond, so it runs on the event loop; the commit is awaited off it.
     caller = await get_caller(request)
     await rate_limit(request, caller)
     ruleset = await get_ruleset(request)
-    # The decision is logged by the writer thread (app/matching/writer.py): its id is made here, and the
-    # answer is serialised once, to the bytes that are both sent and stored.
     data = validate_body(MatchRequest, await request.body())
     as_of: date = data.as_of or await get_today()
-    answer_json, decided = service.decide_json(ruleset, data.profile, as_of=as_of, scope=data.scope, lang=data.lang)
-    decision_id = uuid.uuid4()
-    await log_decision(request, service.decision_row(
-        decision_id=decision_id, answer_json=answer_json, decided=decided, profile=data.profile, as_of=as_of,
-        client_id=caller.id if caller else None,
-    ))
-    request.state.decision_id = str(decision_id)
-    # {"decision_id": …, then the answer's own members: the answer's bytes are not serialised twice.
-    body = b'{"decision_id":"' + str(decision_id).encode() + b'",' + answer_json[1:]
-    return Response(body, media_type="application/json")
+    matched = service.match(ruleset, data.profile, as_of=as_of, scope=data.scope, lang=data.lang,
+                            client_id=caller.id if caller else None)
+    await (await get_decision_log(request)).store(matched.row)
+    request.state.decision_id = str(matched.decision_id)
+    return Response(matched.body(), media_type="application/json")
 
 
 @router.get("/decisions/{decision_id}", response_model=DecisionRead, summary="Read a logged decision",

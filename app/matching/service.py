@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -71,52 +72,45 @@ def decide(ruleset: RuleSet, profile: Profile, *, as_of: date, scope: str = "all
     return _plain(answer), rule_versions
 
 
-def decide_json(ruleset: RuleSet, profile: Profile, *, as_of: date, scope: str = "all", lang: str = "both",
-                ) -> tuple[bytes, dict[str, Any]]:
-    """`decide` for the hot path: the answer serialised once (JSON bytes, as sent and as stored), and
-    the rest of its decision row (see `decision_row`). The engine's answer shares some of its values
-    with the rule set (titles); serialising at once, in the request, is what makes that safe."""
+@dataclass(frozen=True)
+class Matched:
+    """A decided match: the answer serialised once (the bytes sent and stored) and its decision row,
+    for the decision log (app/matching/decision_log.py). The answer may be given once the row is stored."""
+
+    decision_id: uuid.UUID
+    answer_json: bytes
+    row: dict[str, Any]
+
+    def body(self, **before: str) -> bytes:
+        """The response: {"decision_id": …, the `before` members, then the answer's own members (its
+        bytes are not serialised twice)."""
+        head = orjson.dumps({"decision_id": str(self.decision_id), **before})
+        return head[:-1] + b"," + self.answer_json[1:]
+
+    def answer(self) -> dict[str, Any]:
+        return orjson.loads(self.answer_json)
+
+
+def match(ruleset: RuleSet, profile: Profile, *, as_of: date, scope: str = "all", lang: str = "both",
+          client_id: uuid.UUID | None = None, company_id: uuid.UUID | None = None) -> Matched:
+    """Decide, for every entry point (the API, the form, a stored company, a batch line). The engine's
+    answer shares some values with the rule set (titles); serialising at once, in the request, is what
+    makes that safe."""
     answer, rule_versions = _answer(ruleset, profile, as_of, scope, lang)
-    return orjson.dumps(answer), {"ruleset_version": answer["ruleset"]["version"], "rule_versions": rule_versions,
-                                  "outcomes": outcomes(answer)}
+    answer_json = orjson.dumps(answer)
+    decision_id = uuid.uuid4()
+    row = {
+        "id": decision_id, "created_at": datetime.now(UTC), "as_of": as_of,
+        "ruleset_version": answer["ruleset"]["version"], "rule_versions": rule_versions,
+        "outcomes": outcomes(answer), "profile": RawJSON(profile.model_dump_json(exclude_none=True)),
+        "results": RawJSON(answer_json.decode()), "company_id": company_id, "client_id": client_id,
+    }
+    return Matched(decision_id, answer_json, row)
 
 
 def outcomes(answer: dict[str, Any]) -> dict[str, str]:
     """Each policy's status in an answer: the `decision.outcomes` that decisions are searched by."""
     return {result["policy_id"]: result["status"] for result in answer["results"]}
-
-
-def decision_row(
-    *, decision_id: uuid.UUID, answer_json: bytes, decided: dict[str, Any], profile: Profile, as_of: date,
-    client_id: uuid.UUID | None = None, company_id: uuid.UUID | None = None,
-) -> dict[str, Any]:
-    """A `decision` row for the writer; the JSON columns hold the texts serialised in the request.
-    `decided` is what `decide_json` returned besides the answer."""
-    return {
-        "id": decision_id, "created_at": datetime.now(UTC), "as_of": as_of, **decided,
-        "profile": RawJSON(profile.model_dump_json(exclude_none=True)), "results": RawJSON(answer_json.decode()),
-        "company_id": company_id, "client_id": client_id,
-    }
-
-
-def stored_profile(profile: Profile) -> dict[str, Any]:
-    """The profile as logged: only the fields given (absent means unknown)."""
-    return profile.model_dump(mode="json", exclude_none=True)
-
-
-def record_decision(
-    session: Session, *, answer: dict[str, Any], profile: Profile, as_of: date,
-    rule_versions: dict[str, str], company_id: uuid.UUID | None = None, client_id: uuid.UUID | None = None,
-) -> Decision:
-    """Add a decision to the log."""
-    row = Decision(
-        as_of=as_of, ruleset_version=answer["ruleset"]["version"], profile=stored_profile(profile),
-        results=answer, outcomes=outcomes(answer), rule_versions=rule_versions, company_id=company_id,
-        client_id=client_id,
-    )
-    session.add(row)
-    session.flush()
-    return row
 
 
 def get_decision(session: Session, decision_id: str | uuid.UUID, *, caller: Caller | None) -> Decision:

@@ -25,12 +25,13 @@ from pydantic import ValidationError
 from starlette.datastructures import ImmutableMultiDict, MultiDict
 from starlette.responses import JSONResponse, Response
 
-from app.deps import RuleSetDep, SessionDep, TodayDep, rate_limit
+from app.deps import DecisionLogDep, RuleSetDep, SessionDep, TodayDep, rate_limit
 from app.engine import Profile, RuleSet
 from app.engine.formatting import format_fact
 from app.engine.tables import Tables
 from app.errors import DecisionNotFoundError
 from app.matching import service
+from app.matching.decision_log import DecisionLog
 from app.templating import lang_links, render, request_lang
 
 router = APIRouter(include_in_schema=False)
@@ -404,7 +405,7 @@ def form_page(request: Request, ruleset: RuleSetDep) -> Response:
     return render(request, "form/index.html", context, lang=lang)
 
 
-def _answer(request: Request, data: Mapping[str, Any], session: SessionDep, ruleset: RuleSet,
+def _answer(request: Request, data: Mapping[str, Any], decisions: DecisionLog, ruleset: RuleSet,
             today: date) -> Response:
     lang = request_lang(request)
     entered = read_entered(data)
@@ -416,12 +417,11 @@ def _answer(request: Request, data: Mapping[str, Any], session: SessionDep, rule
         context = {**_form_context(entered, ruleset.tables, lang), "coverage": coverage(ruleset, lang)}
         context["lang_links"] = lang_links("/", entered.query())
         return render(request, "form/index.html", context, status_code=422, lang=lang)
-    answer, rule_versions = service.decide(ruleset, profile, as_of=today)
-    row = service.record_decision(session, answer=answer, profile=profile, as_of=today,
-                                  rule_versions=rule_versions)
-    request.state.decision_id = str(row.id)
-    return _show_answer(request, ruleset, lang, entered=entered, profile=profile, answer=answer,
-                        decision_id=row.id, query=canonical_query(entered, profile), stored=False)
+    matched = service.match(ruleset, profile, as_of=today)
+    decisions.store_blocking(matched.row)
+    request.state.decision_id = str(matched.decision_id)
+    return _show_answer(request, ruleset, lang, entered=entered, profile=profile, answer=matched.answer(),
+                        decision_id=matched.decision_id, query=canonical_query(entered, profile), stored=False)
 
 
 def _show_answer(request: Request, ruleset: RuleSet, lang: str, *, entered: Entered, profile: Profile,
@@ -480,16 +480,16 @@ def profile_form_values(profile: Profile) -> list[tuple[str, str]]:
 
 
 @router.post("/answer", dependencies=[Depends(rate_limit)])
-def answer_post(request: Request, form: FormDataDep, session: SessionDep, ruleset: RuleSetDep,
+def answer_post(request: Request, form: FormDataDep, decisions: DecisionLogDep, ruleset: RuleSetDep,
                 today: TodayDep) -> Response:
     """Decide the submitted profile and show the answer (or the form with its errors)."""
-    return _answer(request, form, session, ruleset, today)
+    return _answer(request, form, decisions, ruleset, today)
 
 
 @router.get("/answer", dependencies=[Depends(rate_limit)])
-def answer_get(request: Request, session: SessionDep, ruleset: RuleSetDep, today: TodayDep) -> Response:
+def answer_get(request: Request, decisions: DecisionLogDep, ruleset: RuleSetDep, today: TodayDep) -> Response:
     """The same answer from a bookmarked or shared query string."""
-    return _answer(request, request.query_params, session, ruleset, today)
+    return _answer(request, request.query_params, decisions, ruleset, today)
 
 
 CSV_COLUMNS = {

@@ -62,7 +62,7 @@ def serve(database_url: str, directory: Path, *, workers: int = 1, **settings: s
     """Start the service on `database_url` (already migrated); stop it (SIGTERM) at the end if still running."""
     env = {**os.environ, "APP_DATABASE_URL": database_url, "APP_RULES_DIR": str(ROOT / "rules"),
            "APP_SEEDS_FILE": str(ROOT / "seeds" / "companies.yaml"), "APP_RATE_LIMIT": "0",
-           "APP_LOG_LEVEL": "WARNING", "APP_DECISION_JOURNAL": str(directory / "decisions.journal"),
+           "APP_LOG_LEVEL": "WARNING",
            **{f"APP_{k.upper()}": v for k, v in settings.items()}}
     env.pop("DATABASE_URL", None)
     log = directory / f"uvicorn-{uuid.uuid4().hex[:8]}.log"

@@ -212,13 +212,13 @@ def test_a_reload_during_a_request_does_not_change_the_rule_set_that_answers_it(
 
     serving, reloaded = app.state.rules.current, load_ruleset(ROOT / "rules")
     reloaded.version = "0123456789abcdef"  # another rule set, as a reload would swap in
-    decide_json = service.decide_json
+    decide = service.match
 
     def reload_meanwhile(ruleset, profile, **options):  # type: ignore[no-untyped-def]
         app.state.rules.current = reloaded
-        return decide_json(ruleset, profile, **options)
+        return decide(ruleset, profile, **options)
 
-    monkeypatch.setattr(service, "decide_json", reload_meanwhile)
+    monkeypatch.setattr(service, "match", reload_meanwhile)
     try:
         response = match(client, SUZHOU_EXPORTER, headers={"Huiqi-Ruleset-Version": serving.version})
     finally:

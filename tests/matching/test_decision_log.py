@@ -1,0 +1,223 @@
+"""The decision log: an answer is given only once its decision is committed; concurrent requests share
+a commit; a database that goes away refuses answers at once and is taken back when it answers; and
+what the answer and the stored decision share (the same bytes)."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import threading
+import time
+import uuid
+from datetime import date
+from typing import Any
+
+import orjson
+import pytest
+from sqlalchemy import func, select
+
+from app.db.models import Decision
+from app.db.session import make_engine, make_session_factory
+from app.engine import Profile
+from app.errors import DatabaseUnavailableError
+from app.matching import service
+from app.matching.decision_log import DecisionLog
+from tests.conftest import ON_POSTGRES
+
+PROFILE = {"region_code": "320506", "industry_code": "C3911", "employees": 80,
+           "annual_revenue": 30000000, "export_revenue": 9000000, "activities": [], "entity_type": "enterprise"}
+UNREACHABLE = "postgresql+psycopg://postgres@127.0.0.1:9/test"  # the discard port: nothing listens
+
+
+@pytest.fixture
+def ruleset(app, client) -> Any:
+    return app.state.rules.current
+
+
+@pytest.fixture
+def log_for(database_url, client):  # type: ignore[no-untyped-def]
+    """log_for(url=None, **options) → a started decision log (closed at the end), and sessions on the test database."""
+    made: list[tuple[DecisionLog, Any]] = []
+    factory = make_session_factory(make_engine(database_url))
+
+    def make(url: str | None = None, **options: Any) -> tuple[DecisionLog, Any]:
+        engine = make_engine(url or database_url, connect_timeout=1)
+        decisions = DecisionLog(engine, **options)
+        decisions.start()
+        made.append((decisions, engine))
+        return decisions, factory
+
+    yield make
+    for decisions, engine in made:
+        decisions.close(timeout=10)
+        engine.dispose()
+
+
+def row(ruleset: Any) -> dict[str, Any]:
+    return service.match(ruleset, Profile.model_validate(PROFILE), as_of=date(2024, 6, 30)).row
+
+
+def held_back(decisions: DecisionLog) -> threading.Event:
+    """Make the log's thread wait before each commit until the returned event is set (at most 5 s)."""
+    gate = threading.Event()
+    original = decisions._commit
+
+    def slow_commit(batch: list[Any]) -> None:
+        gate.wait(5)
+        original(batch)
+
+    decisions._commit = slow_commit  # type: ignore[method-assign]
+    return gate
+
+
+def count(factory: Any) -> int:
+    with factory() as session:
+        return session.scalar(select(func.count()).select_from(Decision))
+
+
+def test_the_answer_sent_is_the_answer_decided_and_stored(ruleset) -> None:
+    """Serialising once (no loads/dumps round trip) sends exactly what `decide` would have, and stores it."""
+    profile = Profile.model_validate(PROFILE)
+    matched = service.match(ruleset, profile, as_of=date(2024, 6, 30))
+    plain, plain_versions = service.decide(ruleset, profile, as_of=date(2024, 6, 30))
+    assert matched.answer() == plain
+    assert orjson.loads(str(matched.row["results"])) == plain
+    assert matched.row["rule_versions"] == plain_versions
+    assert matched.row["outcomes"] == {result["policy_id"]: result["status"] for result in plain["results"]}
+    body = orjson.loads(matched.body(company_id="c"))
+    assert list(body)[:2] == ["decision_id", "company_id"] and body["decision_id"] == str(matched.decision_id)
+
+
+def test_a_decision_is_in_the_table_when_its_answer_may_be_given(log_for, ruleset) -> None:
+    decisions, factory = log_for()
+    rows = [row(ruleset) for _ in range(20)]
+    futures = [decisions.submit(r) for r in rows]
+    for r, future in zip(rows, futures, strict=True):
+        future.result(timeout=10)
+        with factory() as session:  # another connection, no barrier: it is committed
+            stored = session.get(Decision, r["id"])
+            assert stored is not None and stored.profile == dict(PROFILE)
+            assert stored.results == orjson.loads(str(r["results"]))
+
+
+def test_requests_waiting_together_share_one_commit(log_for, ruleset) -> None:
+    decisions, factory = log_for()
+    gate = held_back(decisions)
+    first = decisions.submit(row(ruleset))  # taken by the thread, which waits at the gate
+    deadline = time.monotonic() + 5
+    while decisions._queue.qsize() and time.monotonic() < deadline:
+        time.sleep(0.001)
+    waiting = [decisions.submit(row(ruleset)) for _ in range(50)]
+    assert not any(f.done() for f in [first, *waiting])  # nobody is answered before the commit
+    gate.set()
+    for future in [first, *waiting]:
+        future.result(timeout=10)
+    assert decisions.batches == 2 and decisions.stored == 51
+    assert count(factory) == 51
+
+
+def test_a_full_log_refuses_at_once(log_for, ruleset) -> None:
+    decisions, _ = log_for(queue_size=1)
+    gate = held_back(decisions)
+    decisions.submit(row(ruleset))
+    deadline = time.monotonic() + 5
+    while decisions._queue.qsize() and time.monotonic() < deadline:
+        time.sleep(0.001)
+    queued = decisions.submit(row(ruleset))
+    refused = decisions.submit(row(ruleset))
+    with pytest.raises(DatabaseUnavailableError, match="full"):
+        refused.result(timeout=0)
+    gate.set()
+    queued.result(timeout=10)
+
+
+def test_close_commits_what_is_queued(log_for, ruleset, database_url) -> None:
+    decisions, factory = log_for()
+    futures = [decisions.submit(row(ruleset)) for _ in range(300)]
+    decisions.close(timeout=10)
+    assert all(f.done() and f.exception() is None for f in futures)
+    assert count(factory) == 300
+
+
+def test_a_row_whose_client_was_deleted_is_stored_without_it(log_for, ruleset) -> None:
+    decisions, factory = log_for()
+    orphan = {**row(ruleset), "client_id": uuid.uuid4()}  # no such client: the foreign key refuses it
+    good = row(ruleset)
+    futures = [decisions.submit(orphan), decisions.submit(good)]
+    for future in futures:
+        future.result(timeout=10)
+    with factory() as session:
+        assert session.get(Decision, orphan["id"]).client_id is None
+        assert session.get(Decision, good["id"]) is not None
+
+
+def test_the_same_decision_twice_is_stored_once(log_for, ruleset) -> None:
+    decisions, factory = log_for()
+    r = row(ruleset)
+    decisions.submit(r).result(timeout=10)
+    decisions.submit(dict(r)).result(timeout=10)  # as after a commit whose acknowledgement was lost
+    assert count(factory) == 1
+
+
+def test_an_unreachable_database_refuses_answers_until_it_answers_again(log_for, ruleset, database_url) -> None:
+    decisions, factory = log_for(UNREACHABLE)
+    refused_row = row(ruleset)
+    lost = decisions.submit(refused_row)
+    with pytest.raises(DatabaseUnavailableError) as refused:
+        lost.result(timeout=10)
+    assert int(refused.value.headers["Retry-After"]) > 0
+    assert not decisions.available
+    started = time.monotonic()
+    with pytest.raises(DatabaseUnavailableError):  # refused at once, not after another connect timeout
+        decisions.submit(row(ruleset)).result(timeout=10)
+    assert time.monotonic() - started < 0.5
+    decisions.engine = make_engine(database_url)  # the database is back
+    deadline = time.monotonic() + 10
+    while not decisions.available and time.monotonic() < deadline:
+        time.sleep(0.05)
+    back = row(ruleset)
+    decisions.submit(back).result(timeout=10)
+    with factory() as session:
+        assert session.get(Decision, back["id"]) is not None
+        assert session.get(Decision, refused_row["id"]) is None  # refused, so never answered
+
+
+def test_match_answers_with_a_decision_readable_at_once(client, app) -> None:
+    answers = [client.post("/v1/match", json={"profile": PROFILE, "as_of": "2024-06-30"}) for _ in range(5)]
+    for response in answers:
+        assert response.status_code == 200
+        decision_id = response.json()["decision_id"]
+        stored = client.get(f"/v1/decisions/{decision_id}").json()
+        assert stored["answer"] == {k: v for k, v in response.json().items() if k != "decision_id"}
+
+
+def test_match_is_refused_with_503_while_the_log_is_unavailable(client, app) -> None:
+    decisions = app.state.decision_log
+    decisions.available = False
+    try:
+        response = client.post("/v1/match", json={"profile": PROFILE})
+    finally:
+        decisions.available = True
+    assert response.status_code == 503
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert int(response.headers["retry-after"]) > 0
+    assert response.json()["type"] == "/problems/database-unavailable"
+
+
+@pytest.mark.skipif(ON_POSTGRES, reason="SQLite's writers take turns through a file; PostgreSQL needs none")
+def test_sqlite_logs_of_every_process_take_turns_through_a_file_lock(log_for, ruleset) -> None:
+    first, factory = log_for()
+    second, _ = log_for()
+    with first._turn():
+        other = os.open(f"{first.engine.url.database}.writer-lock", os.O_RDWR)
+        try:  # another holder (another process's log) must wait for its turn
+            with pytest.raises(BlockingIOError):
+                fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        finally:
+            os.close(other)
+        before = count(factory)
+        waiting = second.submit(row(ruleset))
+        time.sleep(0.3)
+        assert not waiting.done() and count(factory) == before  # the second log waits for the turn…
+    waiting.result(timeout=10)  # …and commits once it is free
+    assert count(factory) == before + 1
