@@ -33,6 +33,7 @@ from app.matching import admin as matching_admin
 from app.matching import service as matching_service
 from app.matching.api import match_router
 from app.matching.api import router as matching_router
+from app.matching.batch import router as batch_router
 from app.matching.decision_log import DecisionLog
 from app.matching.schemas import MatchRequest
 from app.matching.service import DATABASE_UNAVAILABLE
@@ -145,6 +146,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     v1.include_router(lookups_router)
     v1.include_router(matching_admin.router)
     app.include_router(match_router, prefix="/v1")  # first: the hot path; it admits its caller itself
+    app.include_router(batch_router, prefix="/v1")  # admits its caller itself, like the hot path
     app.include_router(v1)
     app.include_router(matching_web_router)
     console_web.install(app)
