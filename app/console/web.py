@@ -389,7 +389,8 @@ def _decision_page(request: Request, signed_in: SignedIn, session: Any, ruleset:
                 for pid, version in sorted(row.rule_versions.items())]
     return page(request, "console/decision.html", {
         "nav": "decisions", "row": row, "profile": profile, "versions": versions, "tables": tables,
-        "results": row.results.get("results", []), "replay": replay, "replay_error": replay_error,
+        "results": matching_service.logged_answer(session, row, current=ruleset)["results"],
+        "replay": replay, "replay_error": replay_error,
         "derived": row.results.get("derived", {}),
     }, signed_in=signed_in)
 

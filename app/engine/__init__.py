@@ -5,10 +5,10 @@ from .errors import EngineError, ExpressionError, ProfileDateError, RuleFileErro
 from .evaluate import CriterionOutcome, Evaluation, RuleResult, evaluate, evaluate_rule
 from .profile import Profile
 from .questions import NextQuestion, next_questions
-from .ruleset import Rule, RuleSet, build_ruleset, compile_rule, load_ruleset
+from .ruleset import RESULT_TEXT_FIELDS, Rule, RuleSet, build_ruleset, compile_rule, load_ruleset
 
 __all__ = [
-    "CriterionOutcome", "EngineError", "Evaluation", "ExpressionError", "NextQuestion", "Profile",
-    "ProfileDateError", "Rule", "RuleFileError", "RuleResult", "RuleSet", "RuleSetError", "build_ruleset",
-    "compile_rule", "evaluate", "evaluate_rule", "load_ruleset", "next_questions",
+    "RESULT_TEXT_FIELDS", "CriterionOutcome", "EngineError", "Evaluation", "ExpressionError", "NextQuestion",
+    "Profile", "ProfileDateError", "Rule", "RuleFileError", "RuleResult", "RuleSet", "RuleSetError",
+    "build_ruleset", "compile_rule", "evaluate", "evaluate_rule", "load_ruleset", "next_questions",
 ]

@@ -44,6 +44,9 @@ PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 SOURCES_DIR = "sources"
 
 
+# The fields of a result that depend only on the rule version (Rule.result_texts).
+RESULT_TEXT_FIELDS = ("title", "kind", "benefit", "how_to_apply", "validity", "document")
+
 @dataclass(frozen=True, slots=True)
 class Template:
     """An explanation text compiled once into a `str.format_map` string: the parameters' values are
@@ -132,6 +135,13 @@ class Rule:
             "document": {"title": document.title.model_dump(), "number": document.number,
                          "issued_on": _iso(document.issued_on), "url": document.url},
         }
+
+    @cached_property
+    def result_texts(self) -> dict[str, Any]:
+        """What every result of this rule version carries unchanged, whatever the profile: its title
+        and the actionable fields (RESULT_TEXT_FIELDS). The decision log keeps them once, with the rule's
+        text, instead of with every decision."""
+        return {"title": self.title, **self.actionable}
 
     @cached_property
     def assumed_params(self) -> frozenset[str]:

@@ -82,10 +82,12 @@ async def match(request: Request) -> Response:
 
 @router.get("/decisions/{decision_id}", response_model=DecisionRead, summary="Read a logged decision",
             responses={404: {"description": "No such decision (or not yours)", **PROBLEM}})
-def read_decision(decision_id: str, session: SessionDep, caller: OptionalCaller) -> dict[str, Any]:
+def read_decision(decision_id: str, session: SessionDep, caller: OptionalCaller, ruleset: RuleSetDep,
+                  ) -> dict[str, Any]:
     row = service.get_decision(session, decision_id, caller=caller)
     return {"id": row.id, "created_at": row.created_at, "as_of": row.as_of, "ruleset_version": row.ruleset_version,
-            "company_id": row.company_id, "profile": row.profile, "answer": row.results,
+            "company_id": row.company_id, "profile": row.profile,
+            "answer": service.logged_answer(session, row, current=ruleset),
             "rule_versions": row.rule_versions}
 
 

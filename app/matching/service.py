@@ -16,7 +16,15 @@ from sqlalchemy.orm import Session
 from app.clients.service import Caller
 from app.db.models import Decision
 from app.db.session import RawJSON
-from app.engine import Profile, RuleSet, RuleSetError, build_ruleset, evaluate, next_questions
+from app.engine import (
+    RESULT_TEXT_FIELDS,
+    Profile,
+    RuleSet,
+    RuleSetError,
+    build_ruleset,
+    evaluate,
+    next_questions,
+)
 from app.engine.questions import question_text
 from app.errors import DecisionNotFoundError, ReplayUnavailableError
 from app.policies import service as policies_service
@@ -99,11 +107,15 @@ def match(ruleset: RuleSet, profile: Profile, *, as_of: date, scope: str = "all"
     answer, rule_versions = _answer(ruleset, profile, as_of, scope, lang)
     answer_json = orjson.dumps(answer)
     decision_id = uuid.uuid4()
+    # Stored without what each rule version says the same way to everyone (two thirds of the bytes):
+    # `logged_answer` puts it back from the rule's stored text.
+    logged = {**answer, "results": [{key: value for key, value in result.items() if key not in RESULT_TEXT_FIELDS}
+                                    for result in answer["results"]]}
     row = {
         "id": decision_id, "created_at": datetime.now(UTC), "as_of": as_of,
         "ruleset_version": answer["ruleset"]["version"], "rule_versions": rule_versions,
         "outcomes": outcomes(answer), "profile": RawJSON(profile.model_dump_json(exclude_none=True)),
-        "results": RawJSON(answer_json.decode()), "company_id": company_id, "client_id": client_id,
+        "results": RawJSON(orjson.dumps(logged).decode()), "company_id": company_id, "client_id": client_id,
     }
     return Matched(decision_id, answer_json, row)
 
@@ -111,6 +123,31 @@ def match(ruleset: RuleSet, profile: Profile, *, as_of: date, scope: str = "all"
 def outcomes(answer: dict[str, Any]) -> dict[str, str]:
     """Each policy's status in an answer: the `decision.outcomes` that decisions are searched by."""
     return {result["policy_id"]: result["status"] for result in answer["results"]}
+
+
+def logged_answer(session: Session, row: Decision, *, current: RuleSet) -> dict[str, Any]:
+    """A logged decision's answer as it was sent: the stored results with each rule version's texts
+    (title, actionable fields) put back, from the rule set being served when it is that version, else
+    from the rule's stored text. A version whose text is not stored (never, as serving records every
+    version first) leaves its results without those texts."""
+    answer: dict[str, Any] = row.results
+    wanted = {result["policy_id"]: result["rule_version"] for result in answer["results"]
+              if "title" not in result}  # decisions logged before texts were kept apart carry them
+    texts = {pid: current.rules[pid].result_texts for pid, version in wanted.items()
+             if pid in current.rules and current.rules[pid].version == version}
+    older = {pid: version for pid, version in wanted.items() if pid not in texts}
+    if older:
+        files, _ = policies_service.rule_texts(session, older)
+        if files:
+            texts |= {pid: rule.result_texts for pid, rule in build_ruleset(files).rules.items()}
+    lang = answer.get("lang", "both")
+    results = []
+    for result in answer["results"]:
+        own = texts.get(result["policy_id"]) if "title" not in result else None
+        if own is not None and lang != "both":
+            own = in_language(own, lang)
+        results.append(result if own is None else {**result, **own})
+    return {**answer, "results": results}
 
 
 def get_decision(session: Session, decision_id: str | uuid.UUID, *, caller: Caller | None) -> Decision:

@@ -513,7 +513,7 @@ def answer_csv(request: Request, decision_id: str, session: SessionDep, ruleset:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS[lang])
-    for result in row.results["results"]:
+    for result in service.logged_answer(session, row, current=ruleset)["results"]:
         writer.writerow([
             str(row.id), result["policy_id"], result["title"][lang],
             tables.label("status", result["status"], lang),
@@ -541,7 +541,8 @@ def answer_stored(request: Request, decision_id: str, session: SessionDep, rules
         }, status_code=404, lang=lang)
     query = profile_form_values(profile)
     entered = read_entered(MultiDict(query))
-    return _show_answer(request, ruleset, lang, entered=entered, profile=profile, answer=row.results,
+    answer = service.logged_answer(session, row, current=ruleset)
+    return _show_answer(request, ruleset, lang, entered=entered, profile=profile, answer=answer,
                         decision_id=row.id, query=query, stored=True)
 
 

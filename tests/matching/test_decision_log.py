@@ -18,11 +18,11 @@ from sqlalchemy import func, select
 
 from app.db.models import Decision
 from app.db.session import make_engine, make_session_factory
-from app.engine import Profile
+from app.engine import RESULT_TEXT_FIELDS, Profile, build_ruleset
 from app.errors import DatabaseUnavailableError
 from app.matching import service
 from app.matching.decision_log import DecisionLog
-from tests.conftest import ON_POSTGRES
+from tests.conftest import ON_POSTGRES, ROOT
 
 PROFILE = {"region_code": "320506", "industry_code": "C3911", "employees": 80,
            "annual_revenue": 30000000, "export_revenue": 9000000, "activities": [], "entity_type": "enterprise"}
@@ -57,6 +57,11 @@ def row(ruleset: Any) -> dict[str, Any]:
     return service.match(ruleset, Profile.model_validate(PROFILE), as_of=date(2024, 6, 30)).row
 
 
+def stored_answer_of(r: dict[str, Any], ruleset: Any) -> bytes:
+    """The answer that was sent for a row made by `row` (decided again: the same profile and date)."""
+    return service.match(ruleset, Profile.model_validate(PROFILE), as_of=r["as_of"]).answer_json
+
+
 def held_back(decisions: DecisionLog) -> threading.Event:
     """Make the log's thread wait before each commit until the returned event is set (at most 5 s)."""
     gate = threading.Event()
@@ -81,7 +86,9 @@ def test_the_answer_sent_is_the_answer_decided_and_stored(ruleset) -> None:
     matched = service.match(ruleset, profile, as_of=date(2024, 6, 30))
     plain, plain_versions = service.decide(ruleset, profile, as_of=date(2024, 6, 30))
     assert matched.answer() == plain
-    assert orjson.loads(str(matched.row["results"])) == plain
+    logged = orjson.loads(str(matched.row["results"]))  # each rule version's texts are kept with the rule
+    assert logged == {**plain, "results": [{k: v for k, v in result.items() if k not in RESULT_TEXT_FIELDS}
+                                           for result in plain["results"]]}
     assert matched.row["rule_versions"] == plain_versions
     assert matched.row["outcomes"] == {result["policy_id"]: result["status"] for result in plain["results"]}
     body = orjson.loads(matched.body(company_id="c"))
@@ -98,6 +105,8 @@ def test_a_decision_is_in_the_table_when_its_answer_may_be_given(log_for, rulese
             stored = session.get(Decision, r["id"])
             assert stored is not None and stored.profile == dict(PROFILE)
             assert stored.results == orjson.loads(str(r["results"]))
+            assert service.logged_answer(session, stored, current=ruleset) == orjson.loads(
+                stored_answer_of(r, ruleset))
 
 
 def test_requests_waiting_together_share_one_commit(log_for, ruleset) -> None:
@@ -180,6 +189,18 @@ def test_an_unreachable_database_refuses_answers_until_it_answers_again(log_for,
     with factory() as session:
         assert session.get(Decision, back["id"]) is not None
         assert session.get(Decision, refused_row["id"]) is None  # refused, so never answered
+
+
+@pytest.mark.parametrize("lang", ["both", "en"])
+def test_a_logged_answer_reads_back_as_sent_when_its_rule_versions_no_longer_serve(client, app, lang) -> None:
+    """The texts of rule versions that are not being served come from the rules' stored texts."""
+    sent = client.post("/v1/match", json={"profile": PROFILE, "as_of": "2024-06-30", "lang": lang}).json()
+    one_rule = next(iter(sorted((ROOT / "rules").glob("*.yaml"))))
+    current = build_ruleset({one_rule.name: one_rule.read_text(encoding="utf-8")})  # every other rule is gone
+    with app.state.session_factory() as session:
+        stored = session.get(Decision, uuid.UUID(sent["decision_id"]))
+        assert service.logged_answer(session, stored, current=current) == {
+            k: v for k, v in sent.items() if k != "decision_id"}
 
 
 def test_match_answers_with_a_decision_readable_at_once(client, app) -> None:
