@@ -39,12 +39,32 @@ class ClientNotFoundError(NotFoundError):
     type, title = "/problems/client-not-found", "API client not found"
 
 
+class RegionNotFoundError(NotFoundError):
+    type, title = "/problems/region-not-found", "Region not found"
+
+
+class OfficialNotFoundError(NotFoundError):
+    type, title = "/problems/official-not-found", "Official not found"
+
+
 class ConflictError(AppError):
     status, type, title = 409, "/problems/conflict", "Conflict"
 
 
 class CreditCodeTakenError(ConflictError):
     type, title = "/problems/credit-code-taken", "Credit code already registered"
+
+
+class OfficialExistsError(ConflictError):
+    type, title = "/problems/official-exists", "Official already exists"
+
+
+class InvalidCredentialsError(AppError):
+    status, type, title = 422, "/problems/invalid-credentials", "Invalid username or password"
+
+
+class UnknownActivityError(AppError):
+    status, type, title = 422, "/problems/unknown-activity", "Unknown activity"
 
 
 class PreconditionFailedError(AppError):

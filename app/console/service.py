@@ -28,7 +28,7 @@ from app.db.models import AuditEvent, Company, Decision, Official, OfficialSessi
 from app.engine import Rule, RuleSet, RuleSetError, compile_rule
 from app.engine.errors import RuleFileError
 from app.engine.examples import ExampleOutcome, run_examples
-from app.errors import AppError, ConflictError, NotFoundError
+from app.errors import InvalidCredentialsError, OfficialExistsError, OfficialNotFoundError
 from app.registry import service as registry_service
 from app.settings import Settings
 
@@ -42,18 +42,6 @@ OFFICIAL_CREATED, OFFICIAL_DISABLED = "official_created", "official_disabled"
 
 _hasher = PasswordHasher()
 T = TypeVar("T")
-
-
-class OfficialNotFoundError(NotFoundError):
-    type, title = "/problems/official-not-found", "Official not found"
-
-
-class OfficialExistsError(ConflictError):
-    type, title = "/problems/official-exists", "Official already exists"
-
-
-class InvalidCredentialsError(AppError):
-    status, type, title = 422, "/problems/invalid-credentials", "Invalid username or password"
 
 
 # ---------------------------------------------------------------------------------------------------
