@@ -66,7 +66,7 @@ class Settings(BaseSettings):
     # Officials' console: the key of the HMAC under which session tokens are stored and the sign-in
     # form's CSRF token is signed (made up at start-up when unset: see with_session_secret), how long a
     # session lasts, and sign-in throttling: refuse after this many failed attempts at one username from
-    # one address, or from one address at any username, within the window (console/service.py).
+    # one address, or from one address at any username, within the window (console/sign_in.py).
     session_secret: SecretStr | None = None
     session_minutes: int = Field(default=480, gt=0)  # a working day; signing in again costs little
     max_failures_per_username: int = Field(default=5, gt=0)
