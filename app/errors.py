@@ -116,3 +116,17 @@ class RuleSetRejectedError(AppError):
     """A reload found the rule files on disk broken (or not the pinned version); the running set is kept."""
 
     status, type, title = 422, "/problems/ruleset-rejected", "Rule set rejected"
+
+
+# Not problems: the console turns these two into a page of its own (app/console/web.py, install).
+
+
+class SignInRequiredError(Exception):
+    """No live console session: the handler redirects to the sign-in page, then back to `next_url`."""
+
+    def __init__(self, next_url: str) -> None:
+        self.next_url = next_url
+
+
+class CsrfRejectedError(Exception):
+    """A console POST without the right CSRF token: the handler answers 403 with a page."""

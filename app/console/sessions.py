@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, select
@@ -14,6 +15,21 @@ from sqlalchemy.orm import Session
 
 from app.db.models import Official, OfficialSession
 from app.settings import Settings
+
+SESSION_COOKIE = "huiqi_console"
+COOKIE_PATH = "/console"
+
+
+@dataclass(frozen=True, slots=True)
+class SignedIn:
+    """A signed-in official and their live session."""
+
+    official: Official
+    session_row: OfficialSession
+
+    @property
+    def csrf_token(self) -> str:
+        return self.session_row.csrf_token
 
 
 def token_digest(token: str, secret: str) -> str:
@@ -37,7 +53,7 @@ def start_official_session(session: Session, official: Official, *, settings: Se
 
 
 def find_official_session(session: Session, token: str, *, settings: Settings,
-                          now: datetime | None = None) -> tuple[OfficialSession, Official] | None:
+                          now: datetime | None = None) -> SignedIn | None:
     """The live session this token opens and its official; None if unknown, expired or disabled."""
     now = now or datetime.now(UTC)
     found = session.execute(
@@ -49,7 +65,7 @@ def find_official_session(session: Session, token: str, *, settings: Settings,
     row, official = found
     if row.expires_at <= now or official.disabled_at is not None:
         return None
-    return row, official
+    return SignedIn(official=official, session_row=row)
 
 
 def end_official_session(session: Session, row: OfficialSession) -> None:

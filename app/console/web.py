@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hmac
 import secrets
-from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -18,23 +17,29 @@ from fastapi import APIRouter, Depends, FastAPI, File, Form, Query, Request, Upl
 from starlette.responses import RedirectResponse, Response
 
 from app.console import audit, diffs, drafts, search, sessions
+from app.console.sessions import COOKIE_PATH, SESSION_COOKIE, SignedIn
 from app.console.sign_in import sign_in
-from app.db.models import Official, OfficialSession
-from app.deps import RuleSetDep, SessionDep, SettingsDep, TodayDep, refuse_control_characters
+from app.deps import (
+    CheckedOfficial,
+    CurrentOfficial,
+    RuleSetDep,
+    SessionDep,
+    SettingsDep,
+    TodayDep,
+    refuse_control_characters,
+)
 from app.engine import RuleSet
 from app.engine.examples import run_examples
 from app.engine.expressions import Param, names_in
 from app.engine.formatting import format_fact, format_parameter, format_regions
-from app.errors import PolicyNotFoundError, ReplayUnavailableError
+from app.errors import CsrfRejectedError, PolicyNotFoundError, ReplayUnavailableError, SignInRequiredError
 from app.matching import service as matching_service
 from app.policies import service as policies_service
 from app.registry import service as registry_service
 from app.settings import Settings
 from app.templating import lang_links, render, request_lang
 
-SESSION_COOKIE = "huiqi_console"
 SIGN_IN_COOKIE = "huiqi_console_sign_in"
-COOKIE_PATH = "/console"
 MAX_DRAFT_BYTES = 256 * 1024
 MAX_PAGE = 1_000_000  # of search results and the audit log: bounded before it becomes an OFFSET
 STATUSES = ("eligible", "needs_info", "ineligible")
@@ -81,56 +86,8 @@ router = APIRouter(prefix="/console", include_in_schema=False,
 
 
 # ---------------------------------------------------------------------------------------------------
-# Sessions, CSRF and the two errors that become pages
+# Cookies, rendering, and the pages the two console errors become
 # ---------------------------------------------------------------------------------------------------
-
-
-class SignInRequiredError(Exception):
-    """No live session: the handler redirects to the sign-in page, then back to `next_url`."""
-
-    def __init__(self, next_url: str) -> None:
-        self.next_url = next_url
-
-
-class CsrfRejectedError(Exception):
-    """A POST without the right CSRF token: the handler answers 403 with a page."""
-
-
-@dataclass(frozen=True, slots=True)
-class SignedIn:
-    official: Official
-    session_row: OfficialSession
-
-    @property
-    def csrf_token(self) -> str:
-        return self.session_row.csrf_token
-
-
-
-
-def require_official(request: Request, session: SessionDep, settings: SettingsDep) -> SignedIn:
-    """The signed-in official, or a redirect to the sign-in page."""
-    token = request.cookies.get(SESSION_COOKIE)
-    found = sessions.find_official_session(session, token, settings=settings) if token else None
-    if found is None:
-        next_url = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        raise SignInRequiredError(next_url if request.method == "GET" else COOKIE_PATH)
-    return SignedIn(official=found[1], session_row=found[0])
-
-
-CurrentOfficial = Annotated[SignedIn, Depends(require_official)]
-
-
-async def csrf_protected(request: Request, signed_in: CurrentOfficial) -> SignedIn:
-    """The official, if the POSTed form carries their session's CSRF token."""
-    form = await request.form()
-    sent = form.get("csrf_token")
-    if not isinstance(sent, str) or not hmac.compare_digest(sent, signed_in.csrf_token):
-        raise CsrfRejectedError()
-    return signed_in
-
-
-CheckedOfficial = Annotated[SignedIn, Depends(csrf_protected)]
 
 
 def client_ip(request: Request) -> str | None:

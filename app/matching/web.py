@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date
-from typing import Annotated, Any
+from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from pydantic import ValidationError
-from starlette.datastructures import ImmutableMultiDict, MultiDict
+from starlette.datastructures import MultiDict
 from starlette.responses import JSONResponse, Response
 
-from app.deps import RuleSetDep, SessionDep, TodayDep, rate_limit
+from app.deps import FormDataDep, RuleSetDep, SessionDep, TodayDep, rate_limit
 from app.engine import Profile, RuleSet
 from app.errors import DecisionNotFoundError
 from app.matching import service
@@ -32,14 +32,6 @@ from app.matching.form import (
 from app.templating import lang_links, render, request_lang
 
 router = APIRouter(include_in_schema=False)
-
-
-async def read_form(request: Request) -> ImmutableMultiDict[str, Any]:
-    """The submitted form body (an async read, so that the routes themselves can stay sync)."""
-    return await request.form()
-
-
-FormDataDep = Annotated[ImmutableMultiDict[str, Any], Depends(read_form)]
 
 
 @router.get("/")
