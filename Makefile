@@ -7,7 +7,7 @@ PORT ?= 8000
 # database there (tests/conftest.py), so the `test` database itself is only used to connect.
 TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-.PHONY: install browser-deps run migrate seed lint test test-sqlite test-postgres check bench-engine bench-http bench-memory bench-registry clean
+.PHONY: install browser-deps run migrate seed lint test test-sqlite test-postgres check bench-engine bench-http bench-memory bench-registry bench-batch clean
 
 $(BIN)/.installed: pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -87,6 +87,10 @@ bench-memory: install
 # server); about ten minutes. BENCH_ARGS="--companies 100000" for a quick run.
 bench-registry: install
 	$(BIN)/python bench/registry.py --postgres-url '$(TEST_POSTGRES_URL)' $(BENCH_ARGS)
+
+# POST /v1/match/batch with 1,000 profiles against the same sent one by one (bench/batch.py).
+bench-batch: install
+	$(BIN)/python bench/batch.py --postgres-url '$(TEST_POSTGRES_URL)' $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

@@ -67,7 +67,7 @@ def clients(args: argparse.Namespace) -> int:
 def officials(args: argparse.Namespace) -> int:
     import getpass
 
-    from app.console import service
+    from app.console import accounts
     from app.errors import AppError
 
     with _session_factory()() as session:
@@ -80,11 +80,11 @@ def officials(args: argparse.Namespace) -> int:
                     if getpass.getpass("Password again: ") != password:
                         print("The passwords differ; nothing created.", file=sys.stderr)
                         return 2
-                official = service.create_official(session, username=args.username, password=password)
+                official = accounts.create_official(session, username=args.username, password=password)
                 session.commit()
                 print(f"official {official.username} created")
             else:
-                official = service.disable_official(session, username=args.username)
+                official = accounts.disable_official(session, username=args.username)
                 session.commit()
                 print(f"official {official.username} disabled; their sessions have ended")
         except AppError as exc:

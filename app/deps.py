@@ -1,7 +1,8 @@
-"""Every dependency alias the routers use."""
+"""Every dependency alias the routers use, and the dependencies behind them."""
 
 from __future__ import annotations
 
+import hmac
 import re
 from collections.abc import Awaitable, Callable, Iterator
 from datetime import date, datetime, timedelta, timezone
@@ -9,15 +10,24 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.exceptions import RequestValidationError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import ImmutableMultiDict
 
 from app.clients import service as clients_service
 from app.clients.ratelimit import SlidingWindowLimiter, UnknownKeys
 from app.clients.service import Caller
+from app.console import sessions
+from app.console.sessions import COOKIE_PATH, SESSION_COOKIE, SignedIn
 from app.engine import RuleSet
 from app.engine.profile import CONTROL_CHARACTER
-from app.errors import ForbiddenError, RateLimitedError, UnauthorizedError
+from app.errors import (
+    CsrfRejectedError,
+    ForbiddenError,
+    RateLimitedError,
+    SignInRequiredError,
+    UnauthorizedError,
+)
 from app.matching.decision_log import DecisionLog
 from app.settings import Settings
 
@@ -25,7 +35,8 @@ from app.settings import Settings
 CHINA = timezone(timedelta(hours=8), "Asia/Shanghai")
 
 
-async def get_settings(request: Request) -> Settings:
+async def get_app_settings(request: Request) -> Settings:
+    """The settings the app was built with (create_app)."""
     return request.app.state.settings
 
 
@@ -33,10 +44,6 @@ async def get_ruleset(request: Request) -> RuleSet:
     """The rule set this request is answered with: the one its Huiqi-Ruleset-Version header names
     (RequestContextMiddleware took it when the request came in)."""
     return request.scope.get("state", {}).get("ruleset") or request.app.state.rules.current
-
-
-async def get_session_factory(request: Request) -> sessionmaker[Session]:
-    return request.app.state.session_factory
 
 
 async def get_decision_log(request: Request) -> DecisionLog:
@@ -165,12 +172,44 @@ def require_scope(scope: str) -> Callable[[Caller | None], Awaitable[Caller]]:
     return dependency
 
 
-SettingsDep = Annotated[Settings, Depends(get_settings)]
+SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 RuleSetDep = Annotated[RuleSet, Depends(get_ruleset)]
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
-SessionFactoryDep = Annotated[sessionmaker[Session], Depends(get_session_factory)]
 DecisionLogDep = Annotated[DecisionLog, Depends(get_decision_log)]
 TodayDep = Annotated[date, Depends(get_today)]
 CompaniesReader = Annotated[Caller, Depends(require_scope("companies:read"))]
 CompaniesWriter = Annotated[Caller, Depends(require_scope("companies:write"))]
 AdminCaller = Annotated[Caller, Depends(require_scope("admin"))]
+
+
+async def read_form(request: Request) -> ImmutableMultiDict[str, Any]:
+    """The submitted form body (an async read, so that the routes themselves can stay sync)."""
+    return await request.form()
+
+
+FormDataDep = Annotated[ImmutableMultiDict[str, Any], Depends(read_form)]
+
+
+def require_official(request: Request, session: SessionDep, settings: SettingsDep) -> SignedIn:
+    """The signed-in official, or a redirect to the console's sign-in page."""
+    token = request.cookies.get(SESSION_COOKIE)
+    found = sessions.find_official_session(session, token, settings=settings) if token else None
+    if found is None:
+        next_url = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        raise SignInRequiredError(next_url if request.method == "GET" else COOKIE_PATH)
+    return found
+
+
+CurrentOfficial = Annotated[SignedIn, Depends(require_official)]
+
+
+async def csrf_protected(request: Request, signed_in: CurrentOfficial) -> SignedIn:
+    """The official, if the POSTed form carries their session's CSRF token."""
+    form = await request.form()
+    sent = form.get("csrf_token")
+    if not isinstance(sent, str) or not hmac.compare_digest(sent, signed_in.csrf_token):
+        raise CsrfRejectedError()
+    return signed_in
+
+
+CheckedOfficial = Annotated[SignedIn, Depends(csrf_protected)]

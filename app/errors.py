@@ -39,12 +39,32 @@ class ClientNotFoundError(NotFoundError):
     type, title = "/problems/client-not-found", "API client not found"
 
 
+class RegionNotFoundError(NotFoundError):
+    type, title = "/problems/region-not-found", "Region not found"
+
+
+class OfficialNotFoundError(NotFoundError):
+    type, title = "/problems/official-not-found", "Official not found"
+
+
 class ConflictError(AppError):
     status, type, title = 409, "/problems/conflict", "Conflict"
 
 
 class CreditCodeTakenError(ConflictError):
     type, title = "/problems/credit-code-taken", "Credit code already registered"
+
+
+class OfficialExistsError(ConflictError):
+    type, title = "/problems/official-exists", "Official already exists"
+
+
+class InvalidCredentialsError(AppError):
+    status, type, title = 422, "/problems/invalid-credentials", "Invalid username or password"
+
+
+class UnknownActivityError(AppError):
+    status, type, title = 422, "/problems/unknown-activity", "Unknown activity"
 
 
 class PreconditionFailedError(AppError):
@@ -96,3 +116,17 @@ class RuleSetRejectedError(AppError):
     """A reload found the rule files on disk broken (or not the pinned version); the running set is kept."""
 
     status, type, title = 422, "/problems/ruleset-rejected", "Rule set rejected"
+
+
+# Not problems: the console turns these two into a page of its own (app/console/web.py, install).
+
+
+class SignInRequiredError(Exception):
+    """No live console session: the handler redirects to the sign-in page, then back to `next_url`."""
+
+    def __init__(self, next_url: str) -> None:
+        self.next_url = next_url
+
+
+class CsrfRejectedError(Exception):
+    """A console POST without the right CSRF token: the handler answers 403 with a page."""

@@ -28,6 +28,7 @@ from app.db.session import make_engine, make_session_factory
 from app.deps import get_ruleset, rate_limit, refuse_control_characters
 from app.engine import Profile, RuleSet, RuleSetError, load_ruleset
 from app.errors import DatabaseUnavailableError, RuleSetRejectedError
+from app.logs import configure_logging
 from app.lookups.api import router as lookups_router
 from app.matching import admin as matching_admin
 from app.matching import service as matching_service
@@ -38,12 +39,10 @@ from app.matching.decision_log import DecisionLog
 from app.matching.schemas import MatchRequest
 from app.matching.service import DATABASE_UNAVAILABLE
 from app.matching.web import router as matching_web_router
-from app.middleware import (
-    RequestContextMiddleware,
-    RequestLimitsMiddleware,
-    SecurityHeadersMiddleware,
-    configure_logging,
-)
+from app.middleware.body_limits import RequestLimitsMiddleware
+from app.middleware.request_context import RequestContextMiddleware
+from app.middleware.security_headers import SecurityHeadersMiddleware
+from app.middleware.trusted_proxies import TrustedProxyMiddleware
 from app.policies.api import router as policies_router
 from app.serving import ServedRules
 from app.settings import Settings, get_settings, with_session_secret
@@ -133,11 +132,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     problems.install(app)
     for error in DATABASE_UNAVAILABLE:
         app.add_exception_handler(error, _database_unavailable)
-    # Starlette runs the last added outermost: security headers, request context, then the limits.
+    # Starlette runs the last added outermost: the trusted proxy's word, security headers, request
+    # context, then the limits (app/middleware/__init__.py says why in this order).
     app.add_middleware(RequestLimitsMiddleware, api_max_body_bytes=settings.api_max_body_bytes,
-                       page_max_body_bytes=settings.page_max_body_bytes, max_json_depth=settings.max_json_depth)
+                       page_max_body_bytes=settings.page_max_body_bytes,
+                       batch_max_body_bytes=settings.batch_max_body_bytes, max_json_depth=settings.max_json_depth)
     app.add_middleware(RequestContextMiddleware)
-    app.add_middleware(SecurityHeadersMiddleware, trusted_proxies=settings.trusted_proxies)
+    app.add_middleware(SecurityHeadersMiddleware)
+    if settings.trusted_proxies.strip():  # no layer when no proxy is trusted (the default): each one costs
+        app.add_middleware(TrustedProxyMiddleware, trusted_proxies=settings.trusted_proxies)
 
     v1 = APIRouter(prefix="/v1", dependencies=[Depends(refuse_control_characters), Depends(rate_limit)])
     v1.include_router(matching_router)

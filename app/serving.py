@@ -2,7 +2,7 @@
 recording new rule versions (so decisions made with them can be replayed) and refreshing the registry's
 facts, swapping in a reloaded set (POST /v1/admin/reload or SIGHUP), and keeping the heap settled.
 
-Requests read `current` once, when they come in (middleware.RequestContextMiddleware), so each one is
+Requests read `current` once, when they come in (app/middleware/request_context.py), so each one is
 decided entirely by the old set or by the new one. A reload affects the process that performs it: with
 several uvicorn workers, send SIGHUP to each worker (not to the supervisor) or restart the service.
 """

@@ -34,6 +34,7 @@ class Settings(BaseSettings):
     # Request bodies larger than this are refused with 413 before the app reads them: under /v1 (JSON
     # of a profile is about 1 KiB) and on the pages (forms, and the console's rule drafts of 256 KiB).
     api_max_body_bytes: int = Field(default=64 * 1024, gt=0)
+    batch_max_body_bytes: int = Field(default=2 * 1024 * 1024, gt=0)  # POST /v1/match/batch: 1,000 profiles
     page_max_body_bytes: int = Field(default=1024 * 1024, gt=0)
     # JSON nested deeper than this is refused with 422 before any parser sees it (a profile needs 3).
     max_json_depth: int = Field(default=32, gt=0)
@@ -59,7 +60,7 @@ class Settings(BaseSettings):
     # Officials' console: the key of the HMAC under which session tokens are stored and the sign-in
     # form's CSRF token is signed (made up at start-up when unset: see with_session_secret), how long a
     # session lasts, and sign-in throttling: refuse after this many failed attempts at one username from
-    # one address, or from one address at any username, within the window (console/service.py).
+    # one address, or from one address at any username, within the window (console/sign_in.py).
     session_secret: SecretStr | None = None
     session_minutes: int = Field(default=480, gt=0)  # a working day; signing in again costs little
     max_failures_per_username: int = Field(default=5, gt=0)

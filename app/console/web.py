@@ -9,46 +9,50 @@ from __future__ import annotations
 
 import hmac
 import secrets
-from dataclasses import dataclass
 from datetime import date, datetime
-from functools import cache
-from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, FastAPI, File, Form, Query, Request, UploadFile
 from starlette.responses import RedirectResponse, Response
 
-from app.console import service
-from app.db.models import Official, OfficialSession
-from app.deps import RuleSetDep, SessionDep, SettingsDep, TodayDep, refuse_control_characters
+from app.console import audit, diffs, drafts, search, sessions
+from app.console.sessions import COOKIE_PATH, SESSION_COOKIE, SignedIn
+from app.console.sign_in import sign_in
+from app.deps import (
+    CheckedOfficial,
+    CurrentOfficial,
+    RuleSetDep,
+    SessionDep,
+    SettingsDep,
+    TodayDep,
+    refuse_control_characters,
+)
 from app.engine import RuleSet
 from app.engine.examples import run_examples
 from app.engine.expressions import Param, names_in
 from app.engine.formatting import format_fact, format_parameter, format_regions
-from app.errors import PolicyNotFoundError, ReplayUnavailableError
+from app.errors import CsrfRejectedError, PolicyNotFoundError, ReplayUnavailableError, SignInRequiredError
 from app.matching import service as matching_service
 from app.policies import service as policies_service
 from app.registry import service as registry_service
 from app.settings import Settings
 from app.templating import lang_links, render, request_lang
 
-SESSION_COOKIE = "huiqi_console"
 SIGN_IN_COOKIE = "huiqi_console_sign_in"
-COOKIE_PATH = "/console"
 MAX_DRAFT_BYTES = 256 * 1024
 MAX_PAGE = 1_000_000  # of search results and the audit log: bounded before it becomes an OFFSET
 STATUSES = ("eligible", "needs_info", "ineligible")
 BASIS = ("source", "standard", "assumption")
 ACTIONS = {
-    service.SIGN_IN: ("登录", "Signed in"),
-    service.SIGN_IN_FAILED: ("登录失败", "Sign-in failed"),
-    service.SIGN_IN_REFUSED: ("登录被拒（尝试过多）", "Sign-in refused (too many attempts)"),
-    service.SIGN_OUT: ("退出登录", "Signed out"),
-    service.DRAFT_EVALUATED: ("评估规则草案", "Draft rule evaluated"),
-    service.REPLAY: ("重放决策", "Decision replayed"),
-    service.OFFICIAL_CREATED: ("创建账号", "Account created"),
-    service.OFFICIAL_DISABLED: ("停用账号", "Account disabled"),
+    audit.SIGN_IN: ("登录", "Signed in"),
+    audit.SIGN_IN_FAILED: ("登录失败", "Sign-in failed"),
+    audit.SIGN_IN_REFUSED: ("登录被拒（尝试过多）", "Sign-in refused (too many attempts)"),
+    audit.SIGN_OUT: ("退出登录", "Signed out"),
+    audit.DRAFT_EVALUATED: ("评估规则草案", "Draft rule evaluated"),
+    audit.REPLAY: ("重放决策", "Decision replayed"),
+    audit.OFFICIAL_CREATED: ("创建账号", "Account created"),
+    audit.OFFICIAL_DISABLED: ("停用账号", "Account disabled"),
 }
 
 # What an audit event's details mean, in both languages: the log stores keys and plain values.
@@ -82,56 +86,8 @@ router = APIRouter(prefix="/console", include_in_schema=False,
 
 
 # ---------------------------------------------------------------------------------------------------
-# Sessions, CSRF and the two errors that become pages
+# Cookies, rendering, and the pages the two console errors become
 # ---------------------------------------------------------------------------------------------------
-
-
-class SignInRequiredError(Exception):
-    """No live session: the handler redirects to the sign-in page, then back to `next_url`."""
-
-    def __init__(self, next_url: str) -> None:
-        self.next_url = next_url
-
-
-class CsrfRejectedError(Exception):
-    """A POST without the right CSRF token: the handler answers 403 with a page."""
-
-
-@dataclass(frozen=True, slots=True)
-class SignedIn:
-    official: Official
-    session_row: OfficialSession
-
-    @property
-    def csrf_token(self) -> str:
-        return self.session_row.csrf_token
-
-
-
-
-def require_official(request: Request, session: SessionDep, settings: SettingsDep) -> SignedIn:
-    """The signed-in official, or a redirect to the sign-in page."""
-    token = request.cookies.get(SESSION_COOKIE)
-    found = service.find_official_session(session, token, settings=settings) if token else None
-    if found is None:
-        next_url = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        raise SignInRequiredError(next_url if request.method == "GET" else COOKIE_PATH)
-    return SignedIn(official=found[1], session_row=found[0])
-
-
-CurrentOfficial = Annotated[SignedIn, Depends(require_official)]
-
-
-async def csrf_protected(request: Request, signed_in: CurrentOfficial) -> SignedIn:
-    """The official, if the POSTed form carries their session's CSRF token."""
-    form = await request.form()
-    sent = form.get("csrf_token")
-    if not isinstance(sent, str) or not hmac.compare_digest(sent, signed_in.csrf_token):
-        raise CsrfRejectedError()
-    return signed_in
-
-
-CheckedOfficial = Annotated[SignedIn, Depends(csrf_protected)]
 
 
 def client_ip(request: Request) -> str | None:
@@ -156,7 +112,7 @@ def page(request: Request, name: str, context: dict[str, Any], *, signed_in: Sig
     query = list(request.query_params.multi_items())
     base = {"lang_links": lang_links(request.url.path, query), "signed_in": signed_in,
             "ACTIONS": ACTIONS, "STATUSES": STATUSES, "china_time": china_time, "audit_detail": audit_detail,
-            "today": datetime.now(service.CHINA).date()}  # measures past their end are marked expired
+            "today": datetime.now(search.CHINA).date()}  # measures past their end are marked expired
     response = render(request, name, {**base, **context}, status_code=status_code)
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -165,7 +121,7 @@ def page(request: Request, name: str, context: dict[str, Any], *, signed_in: Sig
 def china_time(moment: datetime | None, seconds: bool = False) -> str:
     if moment is None:
         return ""
-    return moment.astimezone(service.CHINA).strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
+    return moment.astimezone(search.CHINA).strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
 
 
 def install(app: FastAPI) -> None:
@@ -199,7 +155,7 @@ def _sign_in_page(request: Request, settings: Settings, *, next_url: str, userna
                   error: tuple[str, str] | None = None, status_code: int = 200) -> Response:
     nonce = secrets.token_urlsafe(24)
     response = page(request, "console/sign_in.html", {
-        "csrf_token": service.signed(nonce, settings), "next_url": next_url, "username": username, "error": error,
+        "csrf_token": sessions.signed(nonce, settings), "next_url": next_url, "username": username, "error": error,
     }, status_code=status_code)
     _set_cookie(request, response, SIGN_IN_COOKIE, nonce, max_age=3600)
     return response
@@ -211,20 +167,20 @@ def sign_in_form(request: Request, settings: SettingsDep, next: str = "") -> Res
 
 
 @router.post("/sign-in")
-def sign_in(
+def sign_in_submit(
     request: Request, session: SessionDep, settings: SettingsDep,
     username: Annotated[str, Form()] = "", password: Annotated[str, Form()] = "",
     csrf_token: Annotated[str, Form()] = "", next: Annotated[str, Form()] = "",  # noqa: A002
 ) -> Response:
     """Check the credentials; on success open a session and go where the official was heading."""
     nonce = request.cookies.get(SIGN_IN_COOKIE, "")
-    if not nonce or not hmac.compare_digest(csrf_token, service.signed(nonce, settings)):
+    if not nonce or not hmac.compare_digest(csrf_token, sessions.signed(nonce, settings)):
         raise CsrfRejectedError()
     next_url = _safe_next(next)
     if not username.strip() or not password:
         return _sign_in_page(request, settings, next_url=next_url, username=username, status_code=422,
                              error=("请填写用户名和密码。", "Enter your username and password."))
-    result = service.sign_in(session, username=username, password=password, ip=client_ip(request),
+    result = sign_in(session, username=username, password=password, ip=client_ip(request),
                              settings=settings)
     if result.throttled:
         minutes = result.retry_after_minutes
@@ -235,7 +191,7 @@ def sign_in(
     if result.official is None:
         return _sign_in_page(request, settings, next_url=next_url, username=username, status_code=401,
                              error=("用户名或密码不正确。", "The username or password is not correct."))
-    token, _ = service.start_official_session(session, result.official, settings=settings)
+    token, _ = sessions.start_official_session(session, result.official, settings=settings)
     response = RedirectResponse(next_url, status_code=303)
     _set_cookie(request, response, SESSION_COOKIE, token, max_age=settings.session_minutes * 60)
     response.delete_cookie(SIGN_IN_COOKIE, path=COOKIE_PATH)
@@ -244,9 +200,9 @@ def sign_in(
 
 @router.post("/sign-out")
 def sign_out(request: Request, session: SessionDep, signed_in: CheckedOfficial) -> Response:
-    service.end_official_session(session, signed_in.session_row)
-    service.record_event(session, action=service.SIGN_OUT, username=signed_in.official.username,
-                         official_id=signed_in.official.id, ip=client_ip(request))
+    sessions.end_official_session(session, signed_in.session_row)
+    audit.record_event(session, action=audit.SIGN_OUT, username=signed_in.official.username,
+                       official_id=signed_in.official.id, ip=client_ip(request))
     response = RedirectResponse(f"{COOKIE_PATH}/sign-in", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path=COOKIE_PATH)
     return response
@@ -265,7 +221,7 @@ def home(signed_in: CurrentOfficial) -> Response:
 @router.get("/policies")
 def policies(request: Request, signed_in: CurrentOfficial, ruleset: RuleSetDep,
              q: str = "", region: str = "", kind: str = "") -> Response:
-    found = service.search_policies(ruleset, q=q, region=region, kind=kind)
+    found = search.search_policies(ruleset, q=q, region=region, kind=kind)
     tables = ruleset.tables
     lang = request_lang(request)
     kinds = sorted({rule.definition.benefit.kind for rule in ruleset.rules.values()})
@@ -293,7 +249,7 @@ def policy(request: Request, policy_id: str, signed_in: CurrentOfficial, session
     if from_ or to:
         old, new = by_version.get(from_), by_version.get(to)
         if old is not None and new is not None:
-            diff = service.diff_lines(old.content, new.content)
+            diff = diffs.diff_lines(old.content, new.content)
     elif len(versions) >= 2:
         chosen = (versions[1].version, versions[0].version)
     parameters = [
@@ -345,10 +301,10 @@ def decisions(request: Request, signed_in: CurrentOfficial, session: SessionDep,
         errors.append(("起始日期应为 年-月-日，例如 2025-01-31。", "The start date should be YYYY-MM-DD, e.g. 2025-01-31."))
     if date_to.strip() and end is None:
         errors.append(("截止日期应为 年-月-日，例如 2025-01-31。", "The end date should be YYYY-MM-DD, e.g. 2025-01-31."))
-    query = service.DecisionQuery(company=company, credit_code=credit_code,
+    query = search.DecisionQuery(company=company, credit_code=credit_code,
                                   policy=policy,
                                   outcome=outcome if outcome in STATUSES else "", date_from=start, date_to=end)
-    found = service.search_decisions(session, query, page=page_number)
+    found = search.search_decisions(session, query, page=page_number)
     lang = request_lang(request)
     rows = []
     for row in found.items:
@@ -371,7 +327,7 @@ def decisions(request: Request, signed_in: CurrentOfficial, session: SessionDep,
 
 def _decision_page(request: Request, signed_in: SignedIn, session: Any, ruleset: RuleSet, decision_id: str,
                    replay: dict[str, Any] | None = None, replay_error: str | None = None) -> Response:
-    row = service.find_decision(session, decision_id)
+    row = search.find_decision(session, decision_id)
     if row is None:
         return _not_found(request, signed_in, ("没有这条决策记录", "No such decision"),
                           (f"没有编号为 {decision_id} 的决策。", f"There is no decision {decision_id}."))
@@ -405,7 +361,7 @@ def decision(request: Request, decision_id: str, signed_in: CurrentOfficial, ses
 def replay(request: Request, decision_id: str, signed_in: CheckedOfficial, session: SessionDep,
            ruleset: RuleSetDep) -> Response:
     """Re-evaluate a logged decision with its own rule texts and with today's rules; record that."""
-    row = service.find_decision(session, decision_id)
+    row = search.find_decision(session, decision_id)
     if row is None:
         return _decision_page(request, signed_in, session, ruleset, decision_id)
     result, error = None, None
@@ -413,13 +369,13 @@ def replay(request: Request, decision_id: str, signed_in: CheckedOfficial, sessi
         result = matching_service.replay(session, row, current=ruleset)
     except ReplayUnavailableError as exc:
         error = exc.detail
-    service.record_event(session, action=service.REPLAY, username=signed_in.official.username,
-                         official_id=signed_in.official.id, ip=client_ip(request), details={
-                             "decision_id": str(row.id),
-                             "reproduced": result["reproduced"] if result else None,
-                             "decides_differently": result["current"]["decides_differently"] if result else None,
-                             "error": error,
-                         })
+    audit.record_event(session, action=audit.REPLAY, username=signed_in.official.username,
+                       official_id=signed_in.official.id, ip=client_ip(request), details={
+                           "decision_id": str(row.id),
+                           "reproduced": result["reproduced"] if result else None,
+                           "decides_differently": result["current"]["decides_differently"] if result else None,
+                           "error": error,
+                       })
     return _decision_page(request, signed_in, session, ruleset, decision_id, replay=result, replay_error=error)
 
 
@@ -457,18 +413,6 @@ def reach(request: Request, signed_in: CurrentOfficial, session: SessionDep, rul
     }, signed_in=signed_in)
 
 
-@cache
-def _sources(rules_dir: Path, stamp: float) -> dict[str, str]:
-    directory = rules_dir / "sources"
-    return {path.name: path.read_text(encoding="utf-8") for path in sorted(directory.glob("*.txt"))}
-
-
-def sources_of(rules_dir: Path) -> dict[str, str]:
-    """The policy source texts quotes are checked against (re-read when the directory changes)."""
-    directory = rules_dir / "sources"
-    return _sources(rules_dir, directory.stat().st_mtime if directory.exists() else 0.0)
-
-
 @router.get("/drafts")
 def draft_form(request: Request, signed_in: CurrentOfficial, ruleset: RuleSetDep, policy: str = "") -> Response:
     start = ruleset.rules[policy].source_text if policy in ruleset.rules else ""
@@ -499,19 +443,19 @@ def draft_evaluate(
         error = ("请粘贴规则文本或选择一个 .yaml 文件。", "Paste a rule or choose a .yaml file.")
     report = None
     if error is None:
-        file_name = service.draft_file_name(text, uploaded_name)
-        report = service.evaluate_draft(session, ruleset, text=text, file_name=file_name,
-                                        sources=sources_of(settings.rules_dir), as_of=today)
+        file_name = drafts.draft_file_name(text, uploaded_name)
+        report = drafts.evaluate_draft(session, ruleset, text=text, file_name=file_name,
+                                        sources=drafts.sources_of(settings.rules_dir), as_of=today)
         impact = report.impact
-        service.record_event(session, action=service.DRAFT_EVALUATED, username=signed_in.official.username,
-                             official_id=signed_in.official.id, ip=client_ip(request), details={
-                                 "file_name": file_name, "policy_id": report.rule.id if report.rule else None,
-                                 "version": report.rule.version if report.rule else None,
-                                 "errors": len(report.errors),
-                                 "examples_passed": report.examples_passed, "examples": len(report.examples),
-                                 "gained": len(impact.gained) if impact else None,
-                                 "lost": len(impact.lost) if impact else None, "as_of": today.isoformat(),
-                             })
+        audit.record_event(session, action=audit.DRAFT_EVALUATED, username=signed_in.official.username,
+                           official_id=signed_in.official.id, ip=client_ip(request), details={
+                               "file_name": file_name, "policy_id": report.rule.id if report.rule else None,
+                               "version": report.rule.version if report.rule else None,
+                               "errors": len(report.errors),
+                               "examples_passed": report.examples_passed, "examples": len(report.examples),
+                               "gained": len(impact.gained) if impact else None,
+                               "lost": len(impact.lost) if impact else None, "as_of": today.isoformat(),
+                           })
     return page(request, "console/draft.html", {
         "nav": "drafts", "text": text, "report": report, "error": error, "rules": list(ruleset.rules.values()),
         "policy": "", "csrf_token": signed_in.csrf_token, "tables": ruleset.tables, "as_of": today,
@@ -524,9 +468,9 @@ def draft_evaluate(
 
 
 @router.get("/audit")
-def audit(request: Request, signed_in: CurrentOfficial, session: SessionDep,
-          page_number: Annotated[int, Query(alias="page", le=MAX_PAGE)] = 1) -> Response:
-    found = service.list_events(session, page=page_number)
+def audit_log(request: Request, signed_in: CurrentOfficial, session: SessionDep,
+              page_number: Annotated[int, Query(alias="page", le=MAX_PAGE)] = 1) -> Response:
+    found = audit.list_events(session, page=page_number)
     return page(request, "console/audit.html", {
         "nav": "audit", "found": found, "page_url": lambda n: f"{COOKIE_PATH}/audit?page={n}",
     }, signed_in=signed_in)

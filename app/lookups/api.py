@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 from app.deps import RuleSetDep
 from app.engine.facts import ACTIVITIES, CERTIFICATIONS, ENTITY_TYPES, LISTING_STATUSES
 from app.engine.profile import Profile
-from app.errors import NotFoundError
+from app.errors import RegionNotFoundError
 from app.policies.schemas import LocalizedText
 
 router = APIRouter(tags=["lookups"])
@@ -55,10 +55,6 @@ class Vocabulary(BaseModel):
     activities: list[VocabularyEntry]
     certifications: list[VocabularyEntry]
     clusters: list[VocabularyEntry]
-
-
-class RegionNotFoundError(NotFoundError):
-    type, title = "/problems/region-not-found", "Region not found"
 
 
 def _region(tables: Any, code: str) -> dict[str, Any]:

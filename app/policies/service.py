@@ -14,16 +14,12 @@ from sqlalchemy.orm import Session
 from app.db.models import RuleVersion
 from app.engine import Profile, Rule, RuleSet
 from app.engine.tables import Tables
-from app.errors import AppError, PolicyNotFoundError
+from app.errors import PolicyNotFoundError, UnknownActivityError
 
 # Validated as Profile validates the field: its type is built at run time, from the vocabulary.
 _ACTIVITIES_FIELD = Profile.model_fields["activities"]
 assert _ACTIVITIES_FIELD.annotation is not None
 _activities: TypeAdapter[list[str] | None] = TypeAdapter(_ACTIVITIES_FIELD.annotation)
-
-
-class UnknownActivityError(AppError):
-    status, type, title = 422, "/problems/unknown-activity", "Unknown activity"
 
 
 def covers(rule: Rule, region_code: str, tables: Tables) -> bool:

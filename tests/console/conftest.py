@@ -30,7 +30,7 @@ def _fresh_cookies(client: TestClient) -> Iterator[None]:
 @pytest.fixture
 def official(app: FastAPI) -> str:
     """The username of a new official whose password is PASSWORD."""
-    from app.console.service import create_official
+    from app.console.accounts import create_official
 
     username = f"official-{uuid.uuid4().hex[:10]}"
     with app.state.session_factory() as session:

@@ -78,27 +78,27 @@ def test_five_failures_pause_signing_in_even_with_the_right_password(
     assert events(app, official)[-1].action == "sign_in_refused"
     # Once the failures are older than the window, the official may sign in again.
     later = datetime.now(UTC) + timedelta(minutes=16)
-    from app.console import service
+    from app.console.sign_in import sign_in
 
     with app.state.session_factory() as session:
-        result = service.sign_in(session, username=official, password=PASSWORD, ip="10.0.0.1",
-                                 settings=app.state.settings, now=later)
+        result = sign_in(session, username=official, password=PASSWORD, ip="10.0.0.1",
+                         settings=app.state.settings, now=later)
         session.rollback()
     assert result.official is not None
 
 
 def test_failures_from_one_address_pause_it_for_every_username(app: FastAPI, official: str) -> None:
-    from app.console import service
+    from app.console.sign_in import sign_in
 
     settings = app.state.settings.model_copy(update={"max_failures_per_ip": 3})
     with app.state.session_factory() as session:
         for n in range(3):
-            assert service.sign_in(session, username=f"guess-{n}", password="x" * 12, ip="192.0.2.7",
-                                   settings=settings).official is None
-        result = service.sign_in(session, username=official, password=PASSWORD, ip="192.0.2.7", settings=settings)
+            assert sign_in(session, username=f"guess-{n}", password="x" * 12, ip="192.0.2.7",
+                           settings=settings).official is None
+        result = sign_in(session, username=official, password=PASSWORD, ip="192.0.2.7", settings=settings)
         assert result.throttled and result.official is None
-        assert service.sign_in(session, username=official, password=PASSWORD, ip="192.0.2.8",
-                               settings=settings).official is not None
+        assert sign_in(session, username=official, password=PASSWORD, ip="192.0.2.8",
+                       settings=settings).official is not None
         session.rollback()
 
 

@@ -163,12 +163,12 @@ def test_decisions_search_by_company_code_policy_outcome_and_date(client: TestCl
 
 
 def test_decisions_are_paginated_newest_first(client: TestClient, app: FastAPI, signed_in: str) -> None:
-    from app.console import service
+    from app.console.search import DecisionQuery, search_decisions
 
     ids = [match(client, f"分页测试{n}") for n in range(3)]
     with app.state.session_factory() as session:
-        first = service.search_decisions(session, service.DecisionQuery(company="分页测试"), page=1, per_page=2)
-        second = service.search_decisions(session, service.DecisionQuery(company="分页测试"), page=2, per_page=2)
+        first = search_decisions(session, DecisionQuery(company="分页测试"), page=1, per_page=2)
+        second = search_decisions(session, DecisionQuery(company="分页测试"), page=2, per_page=2)
     assert first.total == 3 and first.pages == 2
     assert [str(d.id) for d in first.items + second.items] == ids[::-1]
 
@@ -270,10 +270,10 @@ def test_audit_log_lists_official_actions_newest_first(client: TestClient, app: 
     html = client.get("/console/audit?lang=en").text
     assert html.index("<td>Draft rule evaluated</td>") < html.index("<td>Signed in</td>")
     assert official in html
-    from app.console import service
+    from app.console.audit import list_events
 
     with app.state.session_factory() as session:
-        page = service.list_events(session, per_page=1)
+        page = list_events(session, per_page=1)
         assert page.total >= 3 and page.items[0].action == "draft_evaluated"
 
 

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from app.engine import load_ruleset
-from app.matching.web import FORM_FIELDS, MULTI, Entered, parse_entered, read_entered
+from app.matching.form import FORM_FIELDS, MULTI, Entered, parse_entered, read_entered
 from tests.conftest import ROOT
 from tests.hostile.conftest import form_token
 

@@ -15,7 +15,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from app.middleware import JsonLineFormatter
+from app.logs import JsonLineFormatter
 from tests.conftest import ROOT, make_settings
 from tests.helpers import assert_problem
 

@@ -8,14 +8,14 @@ from concurrent.futures import ThreadPoolExecutor
 
 from fastapi import FastAPI
 
-from app.console import service
+from app.console.sign_in import SignIn, sign_in
 from tests.hostile.conftest import PASSWORD
 
 
-def attempt(app: FastAPI, username: str, password: str, ip: str) -> service.SignIn:
+def attempt(app: FastAPI, username: str, password: str, ip: str) -> SignIn:
     with app.state.session_factory() as session:
-        result = service.sign_in(session, username=username, password=password, ip=ip,
-                                 settings=app.state.settings)
+        result = sign_in(session, username=username, password=password, ip=ip,
+                         settings=app.state.settings)
         session.commit()
         return result
 

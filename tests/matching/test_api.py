@@ -268,7 +268,7 @@ def test_each_request_is_logged_as_one_line_without_credit_codes_or_keys(client,
     finally:
         logger.removeHandler(handler)
     [record] = records
-    from app.middleware import JsonLineFormatter
+    from app.logs import JsonLineFormatter
 
     line = JsonLineFormatter().format(record)
     assert record.fields["decision_id"] == answer["decision_id"]  # type: ignore[attr-defined]

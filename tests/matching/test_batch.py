@@ -4,6 +4,7 @@ answers; only a body that is not an array of 1 to 1,000 requests is refused whol
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import orjson
@@ -62,8 +63,15 @@ def test_a_bad_line_gets_its_own_problem_and_the_others_their_answers(client) ->
                          ids=["object", "empty", "not-json", "1001-lines"])
 def test_a_body_that_is_not_an_array_of_1_to_1000_requests_is_refused_whole(client, body) -> None:
     response = client.post("/v1/match/batch", content=body, headers={"Content-Type": "application/json"})
-    problem = assert_problem(response, 413 if len(body) > 64 * 1024 else 422)
-    assert problem["status"] in (413, 422)
+    problem = assert_problem(response, 422, "/problems/validation")
+    assert problem["errors"][0]["loc"] == ["body"]
+
+
+def test_a_body_past_the_batch_limit_is_refused_before_it_is_read(client) -> None:
+    body = orjson.dumps([{"profile": {**SHENZHEN, "industry_code": "I6513" + " " * 3000}}] * 1000)
+    assert len(body) > 2 * 1024 * 1024
+    response = client.post("/v1/match/batch", content=body, headers={"Content-Type": "application/json"})
+    assert_problem(response, 413, "/problems/body-too-large")
 
 
 def test_lines_the_log_cannot_store_are_not_answered(client, app) -> None:
@@ -75,3 +83,17 @@ def test_lines_the_log_cannot_store_are_not_answered(client, app) -> None:
         decisions.available = True
     assert [line["status"] for line in answered] == [503, 503]
     assert all(line["type"] == "/problems/database-unavailable" and "decision_id" not in line for line in answered)
+
+
+def test_a_full_batch_of_1000_is_answered_in_order_and_every_line_stored(client, app) -> None:
+    from sqlalchemy import func, select
+
+    from app.db.models import Decision
+
+    requests = [{"profile": {**SUZHOU, "employees": n}} for n in range(1000)]
+    answered = lines(client.post("/v1/match/batch", json=requests))
+    assert [line["index"] for line in answered] == list(range(1000))
+    ids = [uuid.UUID(line["decision_id"]) for line in answered]
+    with app.state.session_factory() as session:
+        stored = session.scalar(select(func.count()).select_from(Decision).where(Decision.id.in_(ids)))
+    assert stored == 1000

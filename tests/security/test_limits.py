@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from app.middleware import json_too_deep
+from app.middleware.body_limits import json_too_deep
 from tests.conftest import make_settings
 from tests.helpers import assert_problem
 

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy.exc import IntegrityError
 
-from app.middleware import JsonLineFormatter, redact
+from app.logs import JsonLineFormatter, redact
 
 CREDIT_CODE = "91440300MA5NAAWM2R"  # valid check digit (a seed company's)
 PROFILE = {"region_code": "440305", "industry_code": "C3911", "employees": 80, "credit_code": CREDIT_CODE}

@@ -1,0 +1,31 @@
+"""A recorded answer as CSV, one row per measure, for the owner's spreadsheet: UTF-8 with a BOM, so
+Excel reads the Chinese, and the texts in the page's language."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+from app.engine.tables import Tables
+
+CSV_COLUMNS = {
+    "zh": ("决策编号", "措施编号", "措施名称", "结果", "理由", "需补充的信息", "差距"),
+    "en": ("decision_id", "measure_id", "title", "status", "reasons", "missing_fields", "gaps"),
+}
+
+
+def answer_csv_text(answer: dict[str, Any], *, decision_id: Any, tables: Tables, lang: str) -> str:
+    """The answer's results as CSV text, BOM first."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS[lang])
+    for result in answer["results"]:
+        writer.writerow([
+            str(decision_id), result["policy_id"], result["title"][lang],
+            tables.label("status", result["status"], lang),
+            "\n".join(c["explanation"][lang] for c in result["criteria"]),
+            ("、" if lang == "zh" else ", ").join(tables.label("fields", f, lang) for f in result["missing_fields"]),
+            "\n".join(g["text"][lang] for c in result["criteria"] for g in c.get("gaps") or ()),
+        ])
+    return "\ufeff" + out.getvalue()
