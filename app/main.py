@@ -29,6 +29,8 @@ from app.db.session import make_engine, make_session_factory
 from app.deps import get_ruleset, rate_limit, refuse_control_characters
 from app.engine import Profile, RuleSet, RuleSetError, load_ruleset
 from app.errors import DatabaseUnavailableError, RuleSetRejectedError
+from app.events.api import router as events_router
+from app.events.delivery import DeliveryWorker
 from app.lookups.api import router as lookups_router
 from app.matching import admin as matching_admin
 from app.matching import service as matching_service
@@ -106,6 +108,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     attach_read_barrier(factory, writer)
     writer.start()
     app.state.decision_writer = writer
+    deliveries = DeliveryWorker(factory, settings)
+    deliveries.start()
+    app.state.webhook_deliveries = deliveries
     log.info("started", extra={"fields": {"message": "started", "ruleset_version": ruleset.version,
                                           "rules": len(ruleset.rules), "new_rule_versions": new}})
     del ruleset  # `rules` holds it: a reload must be able to free it
@@ -115,6 +120,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # uvicorn runs this after the last in-flight request (on SIGTERM too): every queued decision is
         # written, or journalled, before the process exits. Called on the loop's own thread, as there is
         # nothing left to serve: the thread pool may be full of requests stuck on a frozen database.
+        deliveries.stop()
         writer.close()
         engine.dispose()
         rules.stop()
@@ -157,6 +163,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     v1.include_router(companies_router)
     v1.include_router(lookups_router)
     v1.include_router(matching_admin.router)
+    v1.include_router(events_router)
     app.include_router(match_router, prefix="/v1")  # first: the hot path; it admits its caller itself
     app.include_router(v1)
     app.include_router(matching_web_router)
