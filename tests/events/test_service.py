@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from sqlalchemy import delete
 
-from tests.events.conftest import LARGE_DOMESTIC, LARGE_EXPORTER, SMALL_EXPORTER, key, loosen_sumao, read_all, store
+from tests.events.conftest import (
+    LARGE_DOMESTIC,
+    LARGE_EXPORTER,
+    SMALL_EXPORTER,
+    key,
+    loosen_sumao,
+    read_all,
+    store,
+)
 
 SUMAO = "js-sumao-loan"
 
