@@ -24,6 +24,7 @@ from starlette.responses import Response
 from app import problems
 from app.clients.ratelimit import SlidingWindowLimiter, UnknownKeys
 from app.companies.api import router as companies_router
+from app.console import outreach as console_outreach
 from app.console import web as console_web
 from app.db.session import make_engine, make_session_factory
 from app.deps import get_ruleset, rate_limit, refuse_control_characters
@@ -168,6 +169,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(v1)
     app.include_router(matching_web_router)
     console_web.install(app)
+    app.include_router(console_outreach.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     _install_docs(app)
 
