@@ -167,12 +167,12 @@ def decide_policy(session: Session, policy_id: str, rule: Rule | None, ruleset: 
         rows = select(at, changes.c.company_id, owner, literal(policy_id), changes.c.old_status,
                       changes.c.new_status, changes.c.revision, literal(RULE_CHANGE), literal(version),
                       changes.c.previous_rule_version)
-        result = session.execute(insert_for(session, EVENTS).from_select(columns, rows.where(true()))
-                                 .on_conflict_do_nothing())
-        count = max(0, getattr(result, "rowcount", 0))
+        session.execute(insert_for(session, EVENTS).from_select(columns, rows.where(true())).on_conflict_do_nothing())
+        ours = and_(EVENTS.c.id > before, EVENTS.c.policy_id == policy_id)  # the lock is held: no one else's
+        count = session.scalar(select(func.count()).select_from(EVENTS).where(ours)) or 0
         _upsert_statuses(session, select(
             EVENTS.c.company_id, EVENTS.c.policy_id, EVENTS.c.new_status, EVENTS.c.rule_version, EVENTS.c.revision,
-            EVENTS.c.recorded_at).where(EVENTS.c.id > before, EVENTS.c.policy_id == policy_id))
+            EVENTS.c.recorded_at).where(ours))
     key = {"rule_version": version, "facts_version": tables_version, "as_of": as_of, "computed_at": now}
     statement = insert_for(session, RUNS).values(policy_id=policy_id, **key)
     session.execute(statement.on_conflict_do_update(index_elements=[RUNS.c.policy_id], set_=key))
