@@ -20,11 +20,16 @@ def _session_factory() -> sessionmaker[Session]:
 
 
 def seed(args: argparse.Namespace) -> int:
+    from datetime import datetime
+
     from app.companies.seeds import load_seeds
+    from app.deps import CHINA
+    from app.engine import load_ruleset
 
     path = args.file or get_settings().seeds_file
+    ruleset = load_ruleset(get_settings().rules_dir)  # the seeds' status events are decided under it
     with _session_factory()() as session:
-        report = load_seeds(session, path)
+        report = load_seeds(session, path, ruleset=ruleset, as_of=datetime.now(CHINA).date())
         session.commit()
     counts = report.counts
     print(f"{path}: {counts['created']} created, {counts['updated']} updated, {counts['unchanged']} unchanged")

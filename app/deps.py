@@ -180,6 +180,8 @@ TodayDep = Annotated[date, Depends(get_today)]
 CompaniesReader = Annotated[Caller, Depends(require_scope("companies:read"))]
 CompaniesWriter = Annotated[Caller, Depends(require_scope("companies:write"))]
 AdminCaller = Annotated[Caller, Depends(require_scope("admin"))]
+EventsReader = Annotated[Caller, Depends(require_scope("events:read"))]
+WebhooksWriter = Annotated[Caller, Depends(require_scope("webhooks:write"))]
 
 
 async def read_form(request: Request) -> ImmutableMultiDict[str, Any]:

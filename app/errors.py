@@ -118,6 +118,21 @@ class RuleSetRejectedError(AppError):
     status, type, title = 422, "/problems/ruleset-rejected", "Rule set rejected"
 
 
+class WebhookNotFoundError(NotFoundError):
+    type, title = "/problems/webhook-not-found", "Webhook not found"
+
+
+class DeliveryNotFoundError(NotFoundError):
+    type, title = "/problems/delivery-not-found", "Delivery not found"
+
+
+class WebhookUrlRefusedError(AppError):
+    """A webhook URL that is not http(s), or that leads to a private, loopback or otherwise internal
+    address (unless APP_WEBHOOK_ALLOW_PRIVATE_ADDRESSES): the service must not be a way into its network."""
+
+    status, type, title = 422, "/problems/webhook-url-refused", "Webhook URL refused"
+
+
 # Not problems: the console turns these two into a page of its own (app/console/web.py, install).
 
 

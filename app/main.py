@@ -23,11 +23,14 @@ from starlette.responses import Response
 from app import problems
 from app.clients.ratelimit import SlidingWindowLimiter, UnknownKeys
 from app.companies.api import router as companies_router
+from app.console import outreach as console_outreach
 from app.console import web as console_web
 from app.db.session import make_engine, make_session_factory
 from app.deps import get_ruleset, rate_limit, refuse_control_characters
 from app.engine import Profile, RuleSet, RuleSetError, load_ruleset
 from app.errors import DatabaseUnavailableError, RuleSetRejectedError
+from app.events.api import router as events_router
+from app.events.delivery import DeliveryWorker
 from app.logs import configure_logging
 from app.lookups.api import router as lookups_router
 from app.matching import admin as matching_admin
@@ -95,6 +98,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
                             retry_after=settings.db_retry_after_seconds, turn_timeout=settings.db_wait_timeout_seconds)
     decisions.start()
     app.state.decision_log = decisions
+    deliveries = DeliveryWorker(factory, settings)
+    deliveries.start()
+    app.state.webhook_deliveries = deliveries
     log.info("started", extra={"fields": {"message": "started", "ruleset_version": ruleset.version,
                                           "rules": len(ruleset.rules), "new_rule_versions": new}})
     del ruleset  # `rules` holds it: a reload must be able to free it
@@ -102,6 +108,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
     finally:
         # uvicorn runs this after the last in-flight request (on SIGTERM too), so nothing is queued.
+        deliveries.stop()
         decisions.close()
         engine.dispose()
         rules.stop()
@@ -148,11 +155,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     v1.include_router(companies_router)
     v1.include_router(lookups_router)
     v1.include_router(matching_admin.router)
+    v1.include_router(events_router)
     app.include_router(match_router, prefix="/v1")  # first: the hot path; it admits its caller itself
     app.include_router(batch_router, prefix="/v1")  # admits its caller itself, like the hot path
     app.include_router(v1)
     app.include_router(matching_web_router)
     console_web.install(app)
+    app.include_router(console_outreach.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     _install_docs(app)
 

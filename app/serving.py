@@ -13,14 +13,17 @@ import asyncio
 import logging
 import signal
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from app import heap
+from app.deps import CHINA
 from app.engine import RuleSet, RuleSetError, load_ruleset
 from app.errors import DatabaseUnavailableError, RuleSetRejectedError
+from app.events import service as events_service
 from app.matching.service import DATABASE_UNAVAILABLE
 from app.policies import service as policies_service
 from app.registry import service as registry_service
@@ -64,14 +67,21 @@ class ServedRules:
                 f"but APP_EXPECTED_RULESET_VERSION is {expected}")
 
     def record(self, ruleset: RuleSet) -> int:
-        """Store the rule versions not seen before and bring the registry's facts up to date; return how
-        many versions were new."""
+        """Store the rule versions not seen before, bring the registry's facts up to date, and decide the
+        measures that changed for every stored company (recording status events); return how many
+        versions were new."""
         assert self._sessions is not None, "serve() first"
         with self._sessions() as session:
             new = policies_service.record_rule_versions(session, ruleset)
             registry_service.refresh_stale_facts(session, ruleset)
             session.commit()
-            return new
+        try:
+            events_service.refresh_statuses(self._sessions, ruleset, as_of=datetime.now(CHINA).date())
+        except DATABASE_UNAVAILABLE:
+            raise
+        except Exception:  # log.exception: the measures decided so far are kept, the rest at the next load
+            log.exception("status events not computed", extra={"fields": {"message": "status events not computed"}})
+        return new
 
     async def serve(self, ruleset: RuleSet, sessions: Callable[[], Session]) -> int:
         """Start serving `ruleset` (loaded at start-up): record it, swap it in, answer SIGHUP with a

@@ -66,6 +66,19 @@ class Settings(BaseSettings):
     max_failures_per_username: int = Field(default=5, gt=0)
     max_failures_per_ip: int = Field(default=20, gt=0)  # higher: an office shares one address
     failure_window_minutes: int = Field(default=15, gt=0)
+    # Webhooks (app/events/delivery.py): one background sender per worker process looks for due
+    # deliveries every `webhook_poll_seconds`, posts with `webhook_timeout_seconds` to connect and to
+    # answer, and retries a failure after a random wait of up to base x 2^(attempt - 1) seconds (at most
+    # `webhook_backoff_max_seconds`: exponential backoff, full jitter), `webhook_max_attempts` times in all.
+    # Receivers on private, loopback or link-local addresses are refused unless allowed (tests, or a
+    # deployment whose partners sit on its own network).
+    webhook_poll_seconds: float = Field(default=1.0, gt=0)
+    webhook_timeout_seconds: float = Field(default=5.0, gt=0)
+    webhook_max_attempts: int = Field(default=8, gt=0)
+    webhook_backoff_base_seconds: float = Field(default=10.0, ge=0)
+    webhook_backoff_max_seconds: float = Field(default=3600.0, ge=0)
+    webhook_senders: int = Field(default=4, gt=0)  # receivers served at once: a dead one holds only its own
+    webhook_allow_private_addresses: bool = False
 
 
 def with_session_secret(settings: Settings) -> Settings:

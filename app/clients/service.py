@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from app.db.models import ApiClient
 from app.errors import ClientNotFoundError
 
-SCOPES = ("companies:read", "companies:write", "decisions:read", "admin")
+SCOPES = ("companies:read", "companies:write", "decisions:read", "events:read", "webhooks:write", "admin")
 KEY_PREFIX = "hq_"
 
 

@@ -16,6 +16,7 @@ from app.deps import CompaniesReader, CompaniesWriter, DecisionLogDep, RuleSetDe
 from app.engine import Profile, ProfileDateError
 from app.engine.evaluate import check_founding
 from app.errors import PreconditionFailedError, PreconditionRequiredError
+from app.events import service as events_service
 from app.jsonbody import BoundedJSONRoute
 from app.matching import service as matching_service
 from app.matching.schemas import MatchAnswer
@@ -80,8 +81,9 @@ def _read(company: Company) -> dict[str, Any]:
 @router.post("", status_code=201, response_model=CompanyRead, summary="Store a company",
              responses={**AUTH_ERRORS, 409: {"description": "The credit code is already stored", **PROBLEM}})
 def create_company(data: CompanyCreate, session: SessionDep, caller: CompaniesWriter, response: Response,
-                   today: TodayDep) -> Any:
-    company = service.create_company(session, founded_by(data.profile, today))
+                   today: TodayDep, ruleset: RuleSetDep) -> Any:
+    company = service.create_company(session, founded_by(data.profile, today), client_id=caller.id)
+    events_service.record_profile_change(session, company, ruleset, as_of=today)
     response.headers["Location"] = f"/v1/companies/{company.id}"
     response.headers["ETag"] = etag(company)
     return _read(company)
@@ -122,10 +124,11 @@ def read_company(
 )
 def update_company(
     company_id: str, data: CompanyUpdate, session: SessionDep, caller: CompaniesWriter, response: Response,
-    today: TodayDep, if_match: Annotated[str | None, Header()] = None,
+    today: TodayDep, ruleset: RuleSetDep, if_match: Annotated[str | None, Header()] = None,
 ) -> Any:
     expected = _if_match(if_match, required=True)
     company = service.update_company(session, company_id, founded_by(data.profile, today), expected_versions=expected)
+    events_service.record_profile_change(session, company, ruleset, as_of=today)
     response.headers["ETag"] = etag(company)
     return _read(company)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,8 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from app.companies import service
-from app.engine import Profile
+from app.engine import Profile, RuleSet
+from app.events import service as events_service
 
 
 @dataclass
@@ -30,8 +32,9 @@ def read_seeds(path: Path) -> list[dict[str, Any]]:
     return entries
 
 
-def load_seeds(session: Session, path: Path) -> SeedReport:
-    """Create or update every seed company; a seed that does not validate is reported, not loaded."""
+def load_seeds(session: Session, path: Path, *, ruleset: RuleSet | None = None, as_of: date | None = None) -> SeedReport:
+    """Create or update every seed company; a seed that does not validate is reported, not loaded.
+    With `ruleset`, the companies created or changed are decided under it (their status events)."""
     report = SeedReport()
     for index, entry in enumerate(read_seeds(path)):
         fields = dict(entry)
@@ -45,6 +48,8 @@ def load_seeds(session: Session, path: Path) -> SeedReport:
         if profile.credit_code is None:
             report.problems.append(f"{key}: no credit_code, so it cannot be loaded idempotently")
             continue
-        _, outcome = service.upsert_company(session, profile)
+        company, outcome = service.upsert_company(session, profile)
+        if ruleset is not None and as_of is not None and outcome != "unchanged":
+            events_service.record_profile_change(session, company, ruleset, as_of=as_of)
         report.counts[outcome] += 1
     return report

@@ -53,10 +53,11 @@ def _check_credit_code_free(session: Session, profile: Profile, *, own_id: uuid.
                                    company_id=str(other.id))
 
 
-def create_company(session: Session, profile: Profile) -> Company:
-    """Store a new company; CreditCodeTakenError if its credit code is already stored."""
+def create_company(session: Session, profile: Profile, *, client_id: uuid.UUID | None = None) -> Company:
+    """Store a new company (for the partner `client_id`, when one stores it); CreditCodeTakenError if
+    its credit code is already stored."""
     _check_credit_code_free(session, profile)
-    company = Company(**_columns(profile))
+    company = Company(**_columns(profile), client_id=client_id)
     session.add(company)
     try:
         session.flush()

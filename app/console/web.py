@@ -33,6 +33,7 @@ from app.engine.examples import run_examples
 from app.engine.expressions import Param, names_in
 from app.engine.formatting import format_fact, format_parameter, format_regions
 from app.errors import CsrfRejectedError, PolicyNotFoundError, ReplayUnavailableError, SignInRequiredError
+from app.events import outreach
 from app.matching import service as matching_service
 from app.policies import service as policies_service
 from app.registry import service as registry_service
@@ -53,6 +54,8 @@ ACTIONS = {
     audit.REPLAY: ("重放决策", "Decision replayed"),
     audit.OFFICIAL_CREATED: ("创建账号", "Account created"),
     audit.OFFICIAL_DISABLED: ("停用账号", "Account disabled"),
+    outreach.OUTREACH_MARKED: ("标记企业跟进状态", "Outreach marked"),
+    outreach.OUTREACH_EXPORTED: ("导出新符合条件企业名单", "Newly eligible firms exported"),
 }
 
 # What an audit event's details mean, in both languages: the log stores keys and plain values.
@@ -64,10 +67,13 @@ DETAIL_LABELS = {
     "examples": ("示例总数", "Examples"), "gained": ("新增符合条件的企业", "Companies gaining eligibility"),
     "lost": ("不再符合条件的企业", "Companies losing eligibility"), "as_of": ("评估日期", "Evaluated on"),
     "via": ("方式", "Via"), "reason": ("原因", "Reason"), "retry_after_minutes": ("需等待（分钟）", "Wait (minutes)"),
+    "company_id": ("企业编号", "Company"), "credit_code": ("统一社会信用代码", "Credit code"),
+    "state": ("状态", "State"), "since": ("起始日期", "Since"), "rows": ("行数", "Rows"),
 }
 DETAIL_VALUES = {
     "wrong password": ("密码错误", "wrong password"), "unknown username": ("用户名不存在", "unknown username"),
     "account disabled": ("账号已停用", "account disabled"), "command line": ("命令行", "command line"),
+    "contacted": ("已联系", "contacted"), "confirmed": ("已确认意愿", "confirmed"),
 }
 
 

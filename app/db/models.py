@@ -12,6 +12,7 @@ from sqlalchemy import (
     Date,
     Double,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -40,6 +41,10 @@ class Company(Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    # The partner that stored it (None: seeds, the console): whose events feed and webhooks it reaches.
+    client_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("api_client.id", ondelete="SET NULL"), index=True
+    )
 
 
 class RuleVersion(Base):
@@ -190,3 +195,119 @@ class AuditEvent(Base):
     action: Mapped[str] = mapped_column(String(40), index=True)
     details: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     ip: Mapped[str | None] = mapped_column(String(45), index=True)
+
+
+# Event ids are 64-bit on PostgreSQL; SQLite's INTEGER PRIMARY KEY is its rowid (64-bit already).
+_BIG_ID = BigInteger().with_variant(Integer, "sqlite")
+
+
+class CompanyStatus(Base):
+    """A stored company's current status under one measure, as last decided (app/events). A row exists
+    once the company was anything but ineligible; no row is ineligible at revision 0. `revision` counts
+    the row's changes: each change is one StatusEvent, keyed by the revision it made."""
+
+    __tablename__ = "company_status"
+
+    company_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("company.id", ondelete="CASCADE"), primary_key=True
+    )
+    policy_id: Mapped[str] = mapped_column(String(100), primary_key=True, index=True)
+    status: Mapped[str] = mapped_column(String(16))
+    rule_version: Mapped[str] = mapped_column(String(64))
+    revision: Mapped[int] = mapped_column(Integer)
+    changed_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class PolicyStatusRun(Base):
+    """For each measure, what its statuses in `company_status` were last decided with: the rule version,
+    the facts version and the day. A served rule set whose rule differs is decided again."""
+
+    __tablename__ = "policy_status_run"
+
+    policy_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    rule_version: Mapped[str] = mapped_column(String(64))  # "" once the measure left the rule set
+    facts_version: Mapped[str] = mapped_column(String(16))
+    as_of: Mapped[date] = mapped_column(Date)
+    computed_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class StatusEvent(Base):
+    """One change of a stored company's status under one measure: what partner apps read from
+    /v1/events and receive by webhook. Unique by (company, policy, revision), so the same change
+    recorded by two processes is one row."""
+
+    __tablename__ = "status_event"
+    __table_args__ = (UniqueConstraint("company_id", "policy_id", "revision"),)
+
+    id: Mapped[int] = mapped_column(_BIG_ID, primary_key=True, autoincrement=True)
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, index=True)
+    company_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("company.id", ondelete="CASCADE"), index=True)
+    # Copied from the company, so a partner's feed is one index range (client_id, id).
+    client_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("api_client.id", ondelete="SET NULL"))
+    policy_id: Mapped[str] = mapped_column(String(100))
+    old_status: Mapped[str] = mapped_column(String(16))
+    new_status: Mapped[str] = mapped_column(String(16))
+    revision: Mapped[int] = mapped_column(Integer)
+    cause: Mapped[str] = mapped_column(String(16))  # "rule_change" | "profile_change"
+    rule_version: Mapped[str] = mapped_column(String(64))
+    previous_rule_version: Mapped[str | None] = mapped_column(String(64))
+    company_version: Mapped[int | None] = mapped_column(Integer)
+
+
+Index("ix_status_event_client_id_id", StatusEvent.client_id, StatusEvent.id)
+Index("ix_status_event_policy_id_new_status_recorded_at", StatusEvent.policy_id, StatusEvent.new_status,
+      StatusEvent.recorded_at)
+
+
+class Webhook(Base):
+    """A partner's receiver of its events. The secret signs each delivery, so it is kept as it was given
+    (not hashed) and shown only when the webhook is made. `last_event_id` is how far its deliveries
+    have been queued."""
+
+    __tablename__ = "webhook"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    client_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("api_client.id", ondelete="CASCADE"), index=True)
+    url: Mapped[str] = mapped_column(String(2048))
+    secret: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    last_event_id: Mapped[int] = mapped_column(_BIG_ID, default=0)
+
+
+class WebhookDelivery(Base):
+    """One event to one webhook: pending until the receiver answers 2xx (delivered) or the attempts
+    run out (failed); `next_attempt_at` is when it is due, or until when a sender holds it."""
+
+    __tablename__ = "webhook_delivery"
+    __table_args__ = (UniqueConstraint("webhook_id", "event_id"),)
+
+    id: Mapped[int] = mapped_column(_BIG_ID, primary_key=True, autoincrement=True)
+    webhook_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("webhook.id", ondelete="CASCADE"))
+    event_id: Mapped[int] = mapped_column(_BIG_ID, ForeignKey("status_event.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | delivered | failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    last_attempt_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    last_status_code: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+Index("ix_webhook_delivery_status_next_attempt_at", WebhookDelivery.status, WebhookDelivery.next_attempt_at)
+Index("ix_webhook_delivery_webhook_id_id", WebhookDelivery.webhook_id, WebhookDelivery.id)
+
+
+class Outreach(Base):
+    """An official's follow-up of a firm newly eligible for a measure (the console's outreach page):
+    contacted, then confirmed. Every change is in the audit log too."""
+
+    __tablename__ = "outreach"
+
+    company_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("company.id", ondelete="CASCADE"), primary_key=True
+    )
+    policy_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    state: Mapped[str] = mapped_column(String(16))  # contacted | confirmed
+    official_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("official.id", ondelete="SET NULL"))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
