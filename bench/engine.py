@@ -40,7 +40,7 @@ from app.engine.expressions import (
     Param,
     Within,
 )
-from app.engine.facts import ACTIVITIES, CERTIFICATIONS, derive_facts
+from app.engine.facts import ACTIVITIES, CERTIFICATIONS, UNSETTLEABLE_FACTS, derive_facts, unsettleable
 from app.engine.tables import Tables, load_tables
 
 AS_OF = date(2025, 6, 30)
@@ -171,16 +171,18 @@ def synthetic_profiles(count: int, rng: random.Random, counties: list[str], clas
 # -------------------------------------------------------------------- the baseline: a plain interpreter
 
 
-def naive_truth(node: Any, facts: dict[str, Any], params: dict[str, Any], ancestors: dict[str, frozenset[str]]) -> Any:
-    """Walk the tree for every rule and every profile: what an engine without compilation does."""
+def naive_truth(node: Any, facts: dict[str, Any], params: dict[str, Any], tables: Tables) -> Any:
+    """Walk the tree for every rule and every profile: what an engine without compilation does, with
+    the same three-valued answers (Kleene logic; a region above the rule's may or may not hold it; a
+    fact known only as a set of possible values holds a test when every one of them does)."""
     if isinstance(node, And):
-        values = [naive_truth(item, facts, params, ancestors) for item in node.items]
+        values = [naive_truth(item, facts, params, tables) for item in node.items]
         return False if False in values else None if None in values else True
     if isinstance(node, Or):
-        values = [naive_truth(item, facts, params, ancestors) for item in node.items]
+        values = [naive_truth(item, facts, params, tables) for item in node.items]
         return True if True in values else None if None in values else False
     if isinstance(node, Not):
-        value = naive_truth(node.item, facts, params, ancestors)
+        value = naive_truth(node.item, facts, params, tables)
         return None if value is None else not value
     if isinstance(node, IsTrue):
         return facts.get(node.fact.name)
@@ -189,9 +191,21 @@ def naive_truth(node: Any, facts: dict[str, Any], params: dict[str, Any], ancest
         if value is None:
             return None
         if node.fact.name == "region":
-            return any(code in ancestors[value] for code in node.codes)
+            return naive_any(tables.region_within(value, code) for code in node.codes)
         return any(value.startswith(code) for code in node.codes)
+    partial = next((name for name in ("size_class",) if isinstance(facts.get(name), frozenset)), None)
+    if partial is not None:  # each possible value in turn
+        outcomes = {naive_leaf(node, {**facts, partial: possible}, params) for possible in facts[partial]}
+        return outcomes.pop() if len(outcomes) == 1 else None
+    return naive_leaf(node, facts, params)
 
+
+def naive_any(values: Any) -> bool | None:
+    found = set(values)
+    return True if True in found else None if None in found else False
+
+
+def naive_leaf(node: Any, facts: dict[str, Any], params: dict[str, Any]) -> Any:
     def operand(item: Any) -> Any:
         if isinstance(item, Fact):
             return facts.get(item.name)
@@ -216,14 +230,27 @@ def naive_truth(node: Any, facts: dict[str, Any], params: dict[str, Any], ancest
     raise AssertionError(node)
 
 
+def naive_criterion(node: Any, facts: dict[str, Any], params: dict[str, Any], tables: Tables) -> Any:
+    """A criterion open only on 规上 status where the sector leaves it beyond any profile is not met."""
+    value = naive_truth(node, facts, params, tables)
+    if value is None and unsettleable(facts):
+        either = [naive_truth(node, {**facts, **dict.fromkeys(UNSETTLEABLE_FACTS, truth)}, params, tables)
+                  for truth in (True, False)]
+        if None not in either:
+            return False
+    return value
+
+
 def naive_evaluate(ruleset: Any, profile: Profile) -> dict[str, str]:
     facts = derive_facts(profile.values(), AS_OF, ruleset.tables)
-    ancestors = ruleset.tables.region_ancestors
     statuses = {}
     for rule in ruleset.rules.values():
         region = Within(Fact("region"), tuple(rule.definition.region))
-        values = [naive_truth(region, facts, rule.params, ancestors)]
-        values += [naive_truth(criterion.node, facts, rule.params, ancestors) for criterion in rule.criteria]
+        in_region = naive_truth(region, facts, rule.params, ruleset.tables)
+        values = [in_region]
+        if in_region is not False:
+            values += [naive_criterion(criterion.node, facts, rule.params, ruleset.tables)
+                       for criterion in rule.criteria]
         statuses[rule.id] = "ineligible" if False in values else "needs_info" if None in values else "eligible"
     return statuses
 
