@@ -220,7 +220,7 @@ class RuleResult:
 
     def _rests_on_assumption(self, criterion: CompiledCriterion, truth: bool) -> bool:
         assumed = self.rule.assumed_params
-        if not assumed:
+        if not assumed or assumed.isdisjoint(criterion.param_names):
             return False
         return any(isinstance(operand, Param) and operand.name in assumed
                    for leaf, _ in self._leaves(criterion, truth) for operand in names_in(leaf))

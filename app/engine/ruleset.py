@@ -87,6 +87,12 @@ class CompiledCriterion:
     definition: Criterion
     subtrees: dict[int, Evaluator]  # id(sub-tree) -> its closure, to explain without recompiling
     explain: Mapping[str, Mapping[str, Template]]  # state (met, not_met, unknown) -> language -> text
+    # The parameters it names: whether any is an assumption is asked of every answer.
+    param_names: frozenset[str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        names = frozenset(operand.name for operand in names_in(self.node) if isinstance(operand, Param))
+        object.__setattr__(self, "param_names", names)
 
 
 @dataclass(frozen=True, eq=False)
