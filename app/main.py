@@ -23,6 +23,7 @@ from starlette.responses import Response
 from app import problems
 from app.clients.ratelimit import SlidingWindowLimiter, UnknownKeys
 from app.companies.api import router as companies_router
+from app.console import batch_upload as console_batch_upload
 from app.console import outreach as console_outreach
 from app.console import web as console_web
 from app.db.session import make_engine, make_session_factory
@@ -162,6 +163,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(matching_web_router)
     console_web.install(app)
     app.include_router(console_outreach.router)
+    app.include_router(console_batch_upload.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     _install_docs(app)
 

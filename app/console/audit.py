@@ -15,7 +15,7 @@ from app.console.paging import Page, paginate
 from app.db.models import AuditEvent
 
 SIGN_IN, SIGN_IN_FAILED, SIGN_IN_REFUSED, SIGN_OUT = "sign_in", "sign_in_failed", "sign_in_refused", "sign_out"
-DRAFT_EVALUATED, REPLAY = "draft_evaluated", "replay"
+DRAFT_EVALUATED, REPLAY, BATCH_MATCHED = "draft_evaluated", "replay", "batch_matched"
 OFFICIAL_CREATED, OFFICIAL_DISABLED = "official_created", "official_disabled"
 
 

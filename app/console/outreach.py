@@ -31,6 +31,7 @@ from app.engine.formatting import format_fact
 from app.errors import CompanyNotFoundError, StoredProfileInvalidError
 from app.events import outreach
 from app.events.service import PROFILE_CHANGE
+from app.matching.csv_export import spreadsheet_cell
 from app.templating import request_lang
 
 DEFAULT_DAYS = 30
@@ -124,12 +125,6 @@ def outreach_mark(request: Request, policy_id: str, company_id: str, signed_in: 
     return RedirectResponse(back, status_code=303)
 
 
-def _cell(value: Any) -> str:
-    """A CSV cell a spreadsheet will not run: text starting like a formula is quoted with '."""
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 @router.get("/outreach.csv")
 def outreach_csv(request: Request, policy_id: str, signed_in: CurrentOfficial, session: SessionDep,
                  ruleset: RuleSetDep, today: TodayDep, since: str = "") -> Response:
@@ -149,7 +144,7 @@ def outreach_csv(request: Request, policy_id: str, signed_in: CurrentOfficial, s
             label for label, _ in (rows[0]["figures"] if rows else [])), "满足的条件", "跟进状态"])
     for row in rows:
         state = row["outreach"].state if row["outreach"] else None
-        writer.writerow([_cell(v) for v in (
+        writer.writerow([spreadsheet_cell(v) for v in (
             row["company"].name, row["company"].credit_code, row["region"], china_time(row["event"].recorded_at),
             CAUSES.get(row["event"].cause, (row["event"].cause,) * 2)[en], *(v for _, v in row["figures"]),
             "\n".join(row["why"]), STATE_NAMES[state][en])])

@@ -56,6 +56,7 @@ ACTIONS = {
     audit.OFFICIAL_DISABLED: ("停用账号", "Account disabled"),
     outreach.OUTREACH_MARKED: ("标记企业跟进状态", "Outreach marked"),
     outreach.OUTREACH_EXPORTED: ("导出新符合条件企业名单", "Newly eligible firms exported"),
+    audit.BATCH_MATCHED: ("批量匹配企业名单", "Batch of companies matched"),
 }
 
 # What an audit event's details mean, in both languages: the log stores keys and plain values.

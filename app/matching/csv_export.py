@@ -15,17 +15,23 @@ CSV_COLUMNS = {
 }
 
 
+def spreadsheet_cell(value: Any) -> str:
+    """A CSV cell a spreadsheet will not run: text starting like a formula is quoted with '."""
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
 def answer_csv_text(answer: dict[str, Any], *, decision_id: Any, tables: Tables, lang: str) -> str:
     """The answer's results as CSV text, BOM first."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS[lang])
     for result in answer["results"]:
-        writer.writerow([
+        writer.writerow([spreadsheet_cell(cell) for cell in (
             str(decision_id), result["policy_id"], result["title"][lang],
             tables.label("status", result["status"], lang),
             "\n".join(c["explanation"][lang] for c in result["criteria"]),
             ("、" if lang == "zh" else ", ").join(tables.label("fields", f, lang) for f in result["missing_fields"]),
             "\n".join(g["text"][lang] for c in result["criteria"] for g in c.get("gaps") or ()),
-        ])
+        )])
     return "\ufeff" + out.getvalue()
