@@ -108,14 +108,16 @@ def match(ruleset: RuleSet, profile: Profile, *, as_of: date, scope: str = "all"
     answer_json = orjson.dumps(answer)
     decision_id = uuid.uuid4()
     # Stored without what each rule version says the same way to everyone (two thirds of the bytes):
-    # `logged_answer` puts it back from the rule's stored text.
-    logged = {**answer, "results": [{key: value for key, value in result.items() if key not in RESULT_TEXT_FIELDS}
-                                    for result in answer["results"]]}
+    # `logged_answer` puts it back from the rule's stored text. Each result is a dict of this answer's
+    # own (RuleResult.to_dict), already serialised above, so its texts are taken out in place.
+    for result in answer["results"]:
+        for key in RESULT_TEXT_FIELDS:
+            del result[key]
     row = {
         "id": decision_id, "created_at": datetime.now(UTC), "as_of": as_of,
         "ruleset_version": answer["ruleset"]["version"], "rule_versions": rule_versions,
         "outcomes": outcomes(answer), "profile": RawJSON(profile.model_dump_json(exclude_none=True)),
-        "results": RawJSON(orjson.dumps(logged).decode()), "company_id": company_id, "client_id": client_id,
+        "results": RawJSON(orjson.dumps(answer).decode()), "company_id": company_id, "client_id": client_id,
     }
     return Matched(decision_id, answer_json, row)
 
