@@ -26,7 +26,7 @@ from app.companies.api import router as companies_router
 from app.console import batch_upload as console_batch_upload
 from app.console import outreach as console_outreach
 from app.console import web as console_web
-from app.db.session import make_engine, make_session_factory
+from app.db.session import WalCheckpointer, make_engine, make_session_factory
 from app.deps import get_ruleset, rate_limit, refuse_control_characters
 from app.engine import Profile, RuleSet, RuleSetError, load_ruleset
 from app.errors import DatabaseUnavailableError, RuleSetRejectedError
@@ -82,7 +82,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     engine = make_engine(settings.database_url, connect_timeout=settings.db_connect_timeout_seconds,
                          statement_timeout_ms=settings.db_statement_timeout_ms,
                          lock_timeout_ms=settings.db_lock_timeout_ms, wait_timeout=settings.db_wait_timeout_seconds,
-                         pool_timeout=settings.db_pool_timeout_seconds)
+                         pool_timeout=settings.db_pool_timeout_seconds, background_checkpoints=True)
     factory = make_session_factory(engine)
     try:
         new = await rules.serve(ruleset, factory)
@@ -94,6 +94,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         ) from exc
     app.state.rules = rules
     app.state.db_engine = engine
+    checkpointer = WalCheckpointer.for_engine(engine)
+    if checkpointer is not None:
+        checkpointer.start()
     app.state.session_factory = factory
     decisions = DecisionLog(engine, queue_size=settings.decision_queue_size, batch_size=settings.decision_batch_size,
                             retry_after=settings.db_retry_after_seconds, turn_timeout=settings.db_wait_timeout_seconds)
@@ -111,6 +114,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # uvicorn runs this after the last in-flight request (on SIGTERM too), so nothing is queued.
         deliveries.stop()
         decisions.close()
+        if checkpointer is not None:
+            checkpointer.stop()
         engine.dispose()
         rules.stop()
 

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import sqlite3
+import time
+from pathlib import Path
+
 from sqlalchemy import text
 
-from app.db.session import make_engine
+from app.db.session import WalCheckpointer, make_engine
 
 
 def test_an_sqlite_file_is_opened_in_write_ahead_log_mode_with_foreign_keys(tmp_path) -> None:
@@ -16,3 +20,47 @@ def test_an_sqlite_file_is_opened_in_write_ahead_log_mode_with_foreign_keys(tmp_
             assert conn.execute(text("PRAGMA synchronous")).scalar_one() == 1  # NORMAL
     finally:
         engine.dispose()
+
+
+def test_with_background_checkpoints_no_commit_checkpoints_and_the_checkpointer_copies_the_log(tmp_path) -> None:
+    path = tmp_path / "huiqi.db"
+    engine = make_engine(f"sqlite:///{path}", background_checkpoints=True)
+    wal = Path(f"{path}-wal")
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("CREATE TABLE t (body TEXT)"))
+        for _ in range(300):  # ~2,400 pages: SQLite's own checkpoint would have run at 1,000
+            with engine.begin() as conn:
+                conn.execute(text("INSERT INTO t VALUES (:body)"), {"body": "x" * 32_000})
+        # No commit copied the log back: it holds every row, and the database file none of them.
+        assert wal.stat().st_size > 9_000_000 and path.stat().st_size < 100_000
+        checkpointer = WalCheckpointer.for_engine(engine)
+        assert checkpointer is not None
+        checkpointer.interval = 0.01
+        checkpointer.start()
+        deadline = time.monotonic() + 10
+        while path.stat().st_size < 9_000_000 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        checkpointer.stop()
+        assert path.stat().st_size > 9_000_000 and checkpointer.checkpoints > 0  # copied by the thread
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM t")).scalar_one() == 300
+        # Past its bound the log is truncated, not only copied back.
+        bounded = WalCheckpointer(str(path), truncate_after_bytes=1)
+        with engine.begin() as conn:
+            conn.execute(text("INSERT INTO t VALUES ('one more')"))
+        with sqlite3.connect(path, isolation_level=None) as connection:
+            bounded.checkpoint(connection)
+        assert wal.stat().st_size == 0
+    finally:
+        engine.dispose()
+
+
+def test_an_engine_without_background_checkpoints_keeps_sqlites_own(tmp_path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'huiqi.db'}")
+    try:
+        with engine.connect() as conn:
+            assert conn.execute(text("PRAGMA wal_autocheckpoint")).scalar_one() == 1000
+    finally:
+        engine.dispose()
+    assert WalCheckpointer.for_engine(make_engine("sqlite://")) is None  # in memory: no log to copy
