@@ -99,7 +99,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         checkpointer.start()
     app.state.session_factory = factory
     decisions = DecisionLog(engine, queue_size=settings.decision_queue_size, batch_size=settings.decision_batch_size,
-                            retry_after=settings.db_retry_after_seconds, turn_timeout=settings.db_wait_timeout_seconds)
+                            retry_after=settings.db_retry_after_seconds, turn_timeout=settings.db_wait_timeout_seconds,
+                            synchronous_commit=settings.decision_synchronous_commit)
     decisions.start()
     app.state.decision_log = decisions
     deliveries = DeliveryWorker(factory, settings)

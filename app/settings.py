@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     # per transaction. Beyond `decision_queue_size` rows waiting, requests are refused with 503.
     decision_queue_size: int = Field(default=1_000, gt=0)
     decision_batch_size: int = Field(default=500, gt=0)
+    # On PostgreSQL, whether a decision's commit waits for the disk (see DecisionLog). Off by default,
+    # as SQLite's synchronous=NORMAL: a database server crash may lose the last moments of decisions.
+    decision_synchronous_commit: bool = False
     # A database that is down or stuck answers 503 with Retry-After quickly instead of hanging: the
     # connection attempt, each statement, each lock, the wait for a pooled connection, and any wait for
     # the server on an open connection (a frozen server never enforces its statement timeout) are

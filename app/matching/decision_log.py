@@ -36,7 +36,7 @@ from concurrent.futures import Future, InvalidStateError
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Engine, Insert, text
+from sqlalchemy import Connection, Engine, Insert, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
@@ -69,8 +69,13 @@ class DecisionLog:
     """The queue of decision rows (dicts of the `decision` table's columns) and its committing thread."""
 
     def __init__(self, engine: Engine, *, queue_size: int = 1_000, batch_size: int = 500,
-                 retry_after: int = 5, turn_timeout: float = 30.0) -> None:
+                 retry_after: int = 5, turn_timeout: float = 30.0, synchronous_commit: bool = False) -> None:
         self.engine = engine
+        # On PostgreSQL, whether a commit waits for its WAL to reach the disk (2-3 ms a commit here).
+        # Off, a decision survives a crash of this service at once, and one of the database server
+        # once its WAL writer has flushed (within 3 x wal_writer_delay, 600 ms by default): what
+        # SQLite's synchronous=NORMAL promises for a power cut. The database is never corrupted.
+        self._begin = None if synchronous_commit else "SET LOCAL synchronous_commit = off"
         self.batch_size = batch_size
         self.retry_after = retry_after
         self.turn_timeout = turn_timeout
@@ -160,6 +165,7 @@ class DecisionLog:
     def _commit(self, batch: list[_Pending]) -> None:
         try:
             with self._turn(), self.engine.begin() as conn:
+                self._configure(conn)
                 conn.execute(self._statement, [pending.row for pending in batch])
         except DATABASE_UNAVAILABLE as exc:
             self._went_away(exc)
@@ -170,6 +176,10 @@ class DecisionLog:
             self._commit_one_by_one(batch)
             return
         self._stored(batch)
+
+    def _configure(self, conn: Connection) -> None:
+        if self._begin is not None and self.engine.dialect.name == "postgresql":
+            conn.exec_driver_sql(self._begin)
 
     def _stored(self, batch: list[_Pending]) -> None:
         self.stored += len(batch)
@@ -185,6 +195,7 @@ class DecisionLog:
             for attempt in (row, {**row, "client_id": None, "company_id": None}):
                 try:
                     with self._turn(), self.engine.begin() as conn:
+                        self._configure(conn)
                         conn.execute(self._statement, [attempt])
                 except DATABASE_UNAVAILABLE as exc:
                     self._went_away(exc)

@@ -242,3 +242,27 @@ def test_sqlite_logs_of_every_process_take_turns_through_a_file_lock(log_for, ru
         assert not waiting.done() and count(factory) == before  # the second log waits for the turn…
     waiting.result(timeout=10)  # …and commits once it is free
     assert count(factory) == before + 1
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("synchronous", [False, True])
+def test_on_postgresql_decision_commits_wait_for_the_disk_only_when_configured(database_url, ruleset,
+                                                                                synchronous) -> None:
+    from sqlalchemy import event
+
+    engine = make_engine(database_url)
+    settings: list[str] = []
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _seen(conn, cursor, statement, *args):  # type: ignore[no-untyped-def]
+        if statement.startswith("INSERT INTO decision"):
+            settings.append(conn.exec_driver_sql("SHOW synchronous_commit").scalar_one())
+
+    decisions = DecisionLog(engine, synchronous_commit=synchronous)
+    decisions.start()
+    try:
+        decisions.submit(row(ruleset)).result(timeout=10)
+    finally:
+        decisions.close()
+        engine.dispose()
+    assert settings == ["on" if synchronous else "off"]
