@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -36,6 +37,21 @@ def seed(args: argparse.Namespace) -> int:
     for problem in report.problems:
         print(f"  skipped {problem}", file=sys.stderr)
     return 1 if report.problems else 0
+
+
+def events(args: argparse.Namespace) -> int:
+    from datetime import datetime
+
+    from app.deps import CHINA
+    from app.engine import load_ruleset
+    from app.events.service import DATE_CHANGE, refresh_statuses
+
+    as_of = args.as_of or datetime.now(CHINA).date()
+    done = refresh_statuses(_session_factory(), load_ruleset(get_settings().rules_dir), as_of=as_of, force=True,
+                            cause=DATE_CHANGE)
+    note = " (the first decision ever: statuses stored as the baseline, no events)" if done.baseline else ""
+    print(f"{len(done.policies)} measures decided again as of {as_of.isoformat()}: {done.events} status events{note}")
+    return 0
 
 
 def clients(args: argparse.Namespace) -> int:
@@ -116,6 +132,14 @@ def parser() -> argparse.ArgumentParser:
     p = commands.add_parser("seed", help="load the demo companies (idempotent, keyed by credit code)")
     p.add_argument("--file", type=Path, help="seed file (default: settings seeds_file, seeds/companies.yaml)")
     p.set_defaults(run=seed)
+
+    p = commands.add_parser("events", help="status events")
+    actions = p.add_subparsers(dest="action", required=True)
+    refresh = actions.add_parser("refresh", help="decide every measure again for the day (run daily): a firm "
+                                                 "reaching an age a measure asks for, a measure coming into or "
+                                                 "out of force")
+    refresh.add_argument("--as-of", type=date.fromisoformat, default=None, help="the day (today in China)")
+    p.set_defaults(run=events)
 
     p = commands.add_parser("clients", help="API clients and their keys")
     actions = p.add_subparsers(dest="action", required=True)

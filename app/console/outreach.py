@@ -30,14 +30,15 @@ from app.engine import ProfileDateError, Rule, RuleSet, evaluate_rule
 from app.engine.formatting import format_fact
 from app.errors import CompanyNotFoundError, StoredProfileInvalidError
 from app.events import outreach
-from app.events.service import PROFILE_CHANGE
+from app.events.service import DATE_CHANGE, PROFILE_CHANGE, RULE_CHANGE
 from app.matching.csv_export import spreadsheet_cell
 from app.templating import request_lang
 
 DEFAULT_DAYS = 30
 PAGE_ROWS, CSV_ROWS = 200, 5000
 FIGURES = ("employees", "annual_revenue", "export_revenue", "rd_expense")
-CAUSES = {"rule_change": ("政策规则变更", "rule change"), PROFILE_CHANGE: ("企业信息变更", "profile change")}
+CAUSES = {RULE_CHANGE: ("政策规则变更", "rule change"), PROFILE_CHANGE: ("企业信息变更", "profile change"),
+          DATE_CHANGE: ("日期变化（成立年限、政策有效期）", "the date (company age, a measure's validity)")}
 STATE_NAMES = {"contacted": ("已联系", "contacted"), "confirmed": ("已确认意愿", "confirmed"), None: ("未联系", "not yet")}
 
 router = APIRouter(prefix=f"{COOKIE_PATH}/policies/{{policy_id}}", include_in_schema=False,

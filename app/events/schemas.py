@@ -22,7 +22,7 @@ class EventRead(BaseModel):
     policy_id: str
     old_status: Status = Field(description="`ineligible` also stands for a measure the company was not decided under")
     new_status: Status
-    cause: Literal["rule_change", "profile_change"]
+    cause: Literal["rule_change", "profile_change", "date_change"]
     rule_version: str = Field(description="the version of the measure's rule that decided `new_status`")
     previous_rule_version: str | None = None
     company_version: int | None = Field(None, description="for a profile change: the company's version (ETag)")

@@ -2,13 +2,16 @@
 
 `company_status` holds each stored company's status per measure as last decided; every change of it is
 one `status_event` row, written in the same transaction, keyed by (company, policy, revision) so that
-the same change is recorded once however many processes see it. Two causes:
+the same change is recorded once however many processes see it. Three causes:
 
 - a rule change (a new rule set served at start, on reload or SIGHUP): each measure whose rule file,
   standards tables or in-force state differ from what its statuses were decided with is decided again
   for the whole registry in SQL (app/registry/sql.py), and the diff with the stored statuses is one
   INSERT … SELECT, never a loop over companies;
-- a profile change (a company stored or replaced): that one company is evaluated by the engine.
+- a profile change (a company stored or replaced): that one company is evaluated by the engine;
+- a date change (`python -m app events refresh`, run daily): every measure is decided again for the
+  day, as for a rule change, so that a firm reaching an age a measure asks for, or a measure coming
+  into or out of force, is news too.
 
 Event inserts are serialised (a PostgreSQL advisory lock; SQLite has one writer), so event ids grow in
 commit order and a reader resuming after id N never misses a later-committed smaller id. A second
@@ -38,7 +41,7 @@ from app.registry.sql import INELIGIBLE, existing_on, region_prefilter, rule_sta
 
 log = logging.getLogger("huiqi.events")
 
-RULE_CHANGE, PROFILE_CHANGE = "rule_change", "profile_change"
+RULE_CHANGE, PROFILE_CHANGE, DATE_CHANGE = "rule_change", "profile_change", "date_change"
 FACTS = CompanyFact.__table__
 STATUS = CompanyStatus.__table__
 EVENTS = StatusEvent.__table__
@@ -98,10 +101,10 @@ def _stale(run: Any, rule: Rule | None, tables_version: str, as_of: date) -> boo
 
 
 def refresh_statuses(sessions: Callable[[], Session], ruleset: RuleSet, *, as_of: date,
-                     force: bool = False) -> Refresh:
+                     force: bool = False, cause: str = RULE_CHANGE) -> Refresh:
     """Decide again every measure whose statuses were decided with another rule, other standards tables
-    or another in-force state (all of them with `force`), recording each change as an event; one
-    transaction per measure. The first time ever only the statuses are stored (a baseline, not news)."""
+    or another in-force state (all of them with `force`), recording each change as an event of `cause`;
+    one transaction per measure. The first time ever only the statuses are stored (a baseline, not news)."""
     tables_version = facts_version(ruleset.tables)
     with sessions() as session:
         runs = {run.policy_id: run for run in session.execute(select(RUNS)).all()}
@@ -114,7 +117,8 @@ def refresh_statuses(sessions: Callable[[], Session], ruleset: RuleSet, *, as_of
     events = 0
     for policy_id, rule in sorted(todo, key=lambda item: item[0]):
         with sessions() as session:
-            events += decide_policy(session, policy_id, rule, ruleset, as_of=as_of, silent=baseline, force=force)
+            events += decide_policy(session, policy_id, rule, ruleset, as_of=as_of, silent=baseline, force=force,
+                                    cause=cause)
             session.commit()
     if todo:
         log.info("statuses decided again", extra={"fields": {
@@ -123,7 +127,8 @@ def refresh_statuses(sessions: Callable[[], Session], ruleset: RuleSet, *, as_of
 
 
 def decide_policy(session: Session, policy_id: str, rule: Rule | None, ruleset: RuleSet, *, as_of: date,
-                  silent: bool = False, force: bool = False, now: datetime | None = None) -> int:
+                  silent: bool = False, force: bool = False, now: datetime | None = None,
+                  cause: str = RULE_CHANGE) -> int:
     """Decide one measure (None: gone from the rule set) for every stored company and record the
     changes; return how many events. Skipped when another process has just done it."""
     now = now or datetime.now(UTC)
@@ -165,7 +170,7 @@ def decide_policy(session: Session, policy_id: str, rule: Rule | None, ruleset: 
         columns = ["recorded_at", "company_id", "client_id", "policy_id", "old_status", "new_status", "revision",
                    "cause", "rule_version", "previous_rule_version"]
         rows = select(at, changes.c.company_id, owner, literal(policy_id), changes.c.old_status,
-                      changes.c.new_status, changes.c.revision, literal(RULE_CHANGE), literal(version),
+                      changes.c.new_status, changes.c.revision, literal(cause), literal(version),
                       changes.c.previous_rule_version)
         session.execute(insert_for(session, EVENTS).from_select(columns, rows.where(true())).on_conflict_do_nothing())
         ours = and_(EVENTS.c.id > before, EVENTS.c.policy_id == policy_id)  # the lock is held: no one else's

@@ -79,3 +79,32 @@ def test_a_reload_making_firms_newly_eligible_records_exactly_their_events_once(
         assert read_all(first, partner, after=last) == events
     finally:
         _cleanup(first)
+
+
+def test_the_daily_refresh_records_what_the_date_changed(start) -> None:
+    """A Shenzhen firm close to high-tech recognition but registered less than a year: ineligible today,
+    eligible once the daily refresh runs on its first anniversary, and that change is a date_change."""
+    from datetime import date
+
+    from app.events.service import DATE_CHANGE, refresh_statuses
+
+    client = start()
+    partner = key(client, "companies:write", "events:read")
+    young = {"region_code": "440305", "entity_type": "enterprise", "industry_code": "I6513", "employees": 50,
+             "rd_staff": 10, "annual_revenue": 10_000_000, "rd_expense": 1_000_000, "certifications": [],
+             "founded_on": "2026-06-01"}
+    try:
+        company = store(client, partner, young)
+        last = read_all(client, partner)[-1]["id"]
+        app = client.app
+        done = refresh_statuses(app.state.session_factory, app.state.rules.current, as_of=date(2027, 6, 1),
+                                force=True, cause=DATE_CHANGE)
+        changed = read_all(client, partner, after=last)
+        assert done.events >= 1 and {e["cause"] for e in changed} == {"date_change"}
+        assert [(e["company_id"], e["old_status"], e["new_status"]) for e in changed
+                if e["policy_id"] == "sz-high-tech-cultivation"] == [(company, "ineligible", "eligible")]
+        again = refresh_statuses(app.state.session_factory, app.state.rules.current, as_of=date(2027, 6, 1),
+                                 force=True, cause=DATE_CHANGE)
+        assert again.events == 0  # the same day again: nothing new
+    finally:
+        _cleanup(client)
