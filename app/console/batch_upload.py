@@ -78,11 +78,22 @@ def read_upload(data: bytes) -> list[tuple[int, dict[str, str]]]:
         except UnicodeDecodeError:
             raise UploadRefused("文件不是 UTF-8 或 GBK 编码的 CSV。", "The file is not CSV in UTF-8 or GBK.") from None
     reader = csv.DictReader(io.StringIO(text, newline=""))
+    try:
+        return _lines(reader)
+    except csv.Error as exc:  # a cell past the csv module's field limit (128 KiB), say
+        line = reader.line_num + 1  # the line being read when it failed
+        raise UploadRefused(f"第 {line} 行无法读取：{exc}。", f"Line {line} cannot be read: {exc}.") from None
+
+
+def _lines(reader: csv.DictReader[str]) -> list[tuple[int, dict[str, str]]]:
     header = [name.strip() for name in reader.fieldnames or []]
     unknown = [name for name in header if name and name not in FORM_FIELDS]
     if unknown:
         raise UploadRefused(f"第 1 行有未知的列：{'、'.join(unknown)}（请使用模板的列名）。",
                             f"Line 1 has unknown columns: {', '.join(unknown)} (use the template's column names).")
+    twice = sorted({name for name in header if name and header.count(name) > 1})
+    if twice:
+        raise UploadRefused(f"第 1 行有重复的列：{'、'.join(twice)}。", f"Line 1 names a column twice: {', '.join(twice)}.")
     if "region_code" not in header:
         raise UploadRefused("缺少必填的 region_code 列。", "The required column region_code is missing.")
     reader.fieldnames = header

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from typing import Any
 
 from app.engine.tables import Tables
@@ -15,9 +16,13 @@ CSV_COLUMNS = {
 }
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # all but tab and line breaks
+
+
 def spreadsheet_cell(value: Any) -> str:
-    """A CSV cell a spreadsheet will not run: text starting like a formula is quoted with '."""
-    text = "" if value is None else str(value)
+    """A CSV cell a spreadsheet will not run: text starting like a formula is quoted with ', and control
+    characters (from an uploaded file, echoed back) are shown as U+FFFD."""
+    text = _CONTROL.sub("\ufffd", "" if value is None else str(value))
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 

@@ -66,6 +66,14 @@ def test_each_company_is_answered_per_measure_and_bad_lines_by_line_and_column(c
         assert len(session.scalars(select(Decision.id).where(Decision.id.in_(decided))).all()) == 2
 
 
+def test_a_control_character_makes_its_line_invalid_and_never_reaches_the_results(client, signed_in) -> None:
+    rows = rows_of(upload(client, signed_in, HEADER + "\n320506,Null\x00byte,,,10,,,,\n320506,Fine,,,10,,,,"))
+    bad = [row for row in rows if row["line"] == "2"]
+    assert len(bad) == 1 and bad[0]["status"] == "invalid" and "name" in bad[0]["problem"]
+    assert all("\x00" not in cell for row in rows for cell in row.values())
+    assert any(row["line"] == "3" and row["decision_id"] for row in rows)
+
+
 def test_excel_files_in_gbk_are_read(client, signed_in) -> None:
     rows = rows_of(upload(client, signed_in, HEADER + "\n320506,苏州出口（演示）,,C3911,80,3000,900,enterprise,none",
                           encoding="gb18030", lang="zh"))
@@ -77,6 +85,8 @@ def test_a_file_that_cannot_be_read_is_refused_beside_the_field(client, signed_i
     for text, message in (("colour,size\nred,1", "unknown columns: colour, size"),
                           ("name\nOnly a name", "region_code is missing"),
                           (HEADER, "holds no company"),
+                          ("region_code,region_code\n320506,320507", "names a column twice: region_code"),
+                          (HEADER + "\n320506\n" + "x" * 200_000, "Line 3 cannot be read"),
                           (HEADER + "\n" + "320506,,,,1,,,,\n" * 1001, "More than 1000 companies")):
         page = upload(client, signed_in, text)
         assert page.status_code == 422 and message in page.text, message
