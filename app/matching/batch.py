@@ -15,6 +15,7 @@ instead of holding it for a second; the chunk's commits are awaited together (on
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from datetime import date
 from typing import Any
@@ -36,6 +37,7 @@ from app.matching.schemas import MatchRequest
 from app.problems import problem_body, validation_errors
 
 router = APIRouter(tags=["matching"])
+log = logging.getLogger("huiqi.error")
 
 MAX_LINES = 1_000
 CHUNK = 50  # lines decided per trip to the worker thread, and committed together
@@ -88,6 +90,11 @@ def _decide(items: list[tuple[int, Any]], ruleset: RuleSet, today: date, client_
         except ProfileDateError as exc:
             decided.append((index, _invalid(index, path, [
                 {"loc": ("profile", exc.field), "msg": exc.reason, "type": "date_order"}])))
+        except Exception:  # a defect of ours: this line fails alone, logged, and the stream goes on
+            log.exception("batch line failed", extra={"fields": {"message": "batch line failed", "index": index}})
+            decided.append((index, _line_problem(index, path, status=500, type_="about:blank",
+                                                 title="Internal Server Error",
+                                                 detail=f"Line {index} could not be decided; it is logged.")))
     return decided
 
 

@@ -97,3 +97,20 @@ def test_a_full_batch_of_1000_is_answered_in_order_and_every_line_stored(client,
     with app.state.session_factory() as session:
         stored = session.scalar(select(func.count()).select_from(Decision).where(Decision.id.in_(ids)))
     assert stored == 1000
+
+
+def test_a_line_that_fails_on_our_side_fails_alone(client, monkeypatch) -> None:
+    from app.matching import service
+
+    match = service.match
+
+    def failing_on_shenzhen(ruleset, profile, **options):  # type: ignore[no-untyped-def]
+        if profile.region_code == SHENZHEN["region_code"]:
+            raise RuntimeError("a defect")
+        return match(ruleset, profile, **options)
+
+    monkeypatch.setattr(service, "match", failing_on_shenzhen)
+    answered = lines(client.post("/v1/match/batch", json=[{"profile": SUZHOU}, {"profile": SHENZHEN},
+                                                          {"profile": SUZHOU}]))
+    assert ["decision_id" in line for line in answered] == [True, False, True]
+    assert answered[1]["status"] == 500 and answered[1]["index"] == 1 and "a defect" not in str(answered[1])
