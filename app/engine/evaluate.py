@@ -74,12 +74,13 @@ class Reading:
     """What every result of one evaluation shares: the company's facts, and how a reader sees them
     (`texts[lang][fact]`, each written on first use, however many explanations quote it)."""
 
-    __slots__ = ("facts", "ruleset", "texts")
+    __slots__ = ("facts", "languages", "ruleset", "texts")
 
-    def __init__(self, ruleset: RuleSet, facts: dict[str, Any]) -> None:
+    def __init__(self, ruleset: RuleSet, facts: dict[str, Any], languages: tuple[str, ...] = LANGUAGES) -> None:
         self.ruleset = ruleset
         self.facts = facts
-        self.texts = {lang: _FactTexts(ruleset, facts, lang) for lang in LANGUAGES}
+        self.languages = languages  # the answer's languages: both, or the one the reader asked for
+        self.texts = {lang: _FactTexts(ruleset, facts, lang) for lang in languages}
 
 
 class _FactTexts(dict[str, str]):
@@ -144,14 +145,15 @@ class RuleResult:
     def to_dict(self) -> dict[str, Any]:
         """The contract's result: serialise it, do not change it (parts are shared: the title is the
         rule's own, and the region criterion is kept for the next company registered in the same place)."""
+        title, actionable = self.rule.result_texts_in(self._reading.languages)
         return {
             "policy_id": self.rule.id,
             "status": self.status,
-            "title": self.rule.title,
+            "title": title,
             "criteria": [self._region_dict(), *(criterion.to_dict() for criterion in self._own_criteria)],
             "missing_fields": list(self.missing_fields),
             "rule_version": self.rule.version,
-            **self.rule.actionable,
+            **actionable,
             "assumptions": self.assumptions,
             "already": self.already,
         }
@@ -170,7 +172,8 @@ class RuleResult:
         return [criterion.id for criterion in self._own_criteria if criterion.provisional]
 
     def _region_dict(self) -> dict[str, Any]:
-        kept, key = self._reading.ruleset.region_criteria, (self.rule.id, self._reading.facts["region"])
+        reading = self._reading
+        kept, key = reading.ruleset.region_criteria, (self.rule.id, reading.facts["region"], reading.languages)
         criterion = kept.get(key)
         if criterion is None:
             if len(kept) >= REGION_CRITERIA_KEPT:
@@ -182,7 +185,7 @@ class RuleResult:
 
     def _region_criterion(self) -> CriterionOutcome:
         texts, scope = self._reading.texts, self.rule.scope_names
-        zh, en = texts["zh"]["region"], texts["en"]["region"]
+        zh, en = (texts[lang]["region"] if lang in texts else "" for lang in LANGUAGES)
         if self.in_region:
             explanation = {"zh": f"注册地{zh}属于本政策适用地区（{scope['zh']}）。",
                            "en": f"Registered in {en}, within the measure's region ({scope['en']})."}
@@ -192,11 +195,14 @@ class RuleResult:
                 "en": f"Registered somewhere in {en}; the measure covers only {scope['en']} there: "
                       "please give the next level down (city or district).",
             }
-            return CriterionOutcome("region", UNKNOWN, explanation, missing_fields=("region_code",))
+            return CriterionOutcome("region", UNKNOWN, self._in_languages(explanation), missing_fields=("region_code",))
         else:
             explanation = {"zh": f"注册地{zh}不在本政策适用地区（{scope['zh']}）内。",
                            "en": f"Registered in {en}, outside the measure's region ({scope['en']})."}
-        return CriterionOutcome("region", MET if self.in_region else NOT_MET, explanation)
+        return CriterionOutcome("region", MET if self.in_region else NOT_MET, self._in_languages(explanation))
+
+    def _in_languages(self, text: dict[str, str]) -> dict[str, str]:
+        return {lang: text[lang] for lang in self._reading.languages}
 
     def _criterion(self, criterion: CompiledCriterion) -> CriterionOutcome:
         truth = criterion.evaluate(self._reading.facts)
@@ -208,9 +214,9 @@ class RuleResult:
         elif truth is False:
             gaps = self._gaps(criterion)
         if truth is False and settled_by_sector(criterion, self._reading.facts):
-            return CriterionOutcome(criterion.id, status, self._beyond_profile(), gaps)
+            return CriterionOutcome(criterion.id, status, self._in_languages(self._beyond_profile()), gaps)
         templates = criterion.explain[status]
-        explanation = {lang: self._render(templates[lang], lang, missing) for lang in LANGUAGES}
+        explanation = {lang: self._render(templates[lang], lang, missing) for lang in self._reading.languages}
         provisional = truth is not None and self._rests_on_assumption(criterion, truth)
         if provisional:
             explanation = {lang: text + PROVISIONAL[lang] for lang, text in explanation.items()}
@@ -267,7 +273,7 @@ class RuleResult:
         facts, tables, specs = reading.facts, reading.ruleset.tables, reading.ruleset.facts
         unit, actual = specs[fact].unit, facts.get(fact)
         text = {}
-        for lang in LANGUAGES:
+        for lang in reading.languages:
             label = _mid_sentence(tables.label("fields", fact, lang), lang)
             need, has = format_number(required, unit, lang), reading.texts[lang][fact]
             if lang == "zh":
@@ -282,7 +288,7 @@ class RuleResult:
                 needed = required * base
                 gap.update(field=numerator, field_required=needed, field_actual=facts.get(numerator))
                 numerator_unit = specs[numerator].unit
-                for lang in LANGUAGES:
+                for lang in reading.languages:
                     label = _mid_sentence(tables.label("fields", numerator, lang), lang)
                     amount = format_number(needed, numerator_unit, lang)
                     text[lang] += f"（即{label}{_OP_TEXT[op]}{amount}）" if lang == "zh" else f" (that is {label} {_OP_TEXT[op]} {amount})"
@@ -389,12 +395,14 @@ def check_founding(profile: Profile, as_of: date) -> None:
                                              f"after the evaluation date {as_of.isoformat()}")
 
 
-def evaluate(ruleset: RuleSet, profile: Profile | dict[str, Any], *, as_of: date) -> Evaluation:
-    """Decide every rule in force on `as_of` for one profile."""
+def evaluate(ruleset: RuleSet, profile: Profile | dict[str, Any], *, as_of: date,
+             languages: tuple[str, ...] = LANGUAGES) -> Evaluation:
+    """Decide every rule in force on `as_of` for one profile; its texts in `languages` (both, or one:
+    an answer in one language is not the bilingual one cut down, it is written in that one only)."""
     if not isinstance(profile, Profile):
         profile = Profile.model_validate(profile)
     check_founding(profile, as_of)
-    reading = Reading(ruleset, derive_facts(profile.values(), as_of, ruleset.tables))
+    reading = Reading(ruleset, derive_facts(profile.values(), as_of, ruleset.tables), languages)
     evaluated = [
         RuleResult(rule, rule.decide(reading.facts, in_region), reading, in_region=in_region)
         for rule, in_region in ruleset.candidates(profile.region_code)

@@ -44,6 +44,18 @@ PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 SOURCES_DIR = "sources"
 
 
+def in_language(value: Any, lang: str) -> Any:
+    """`value` with one language's texts: every {"zh": …, "en": …} keeps only `lang`."""
+    if isinstance(value, dict):
+        if "zh" in value and "en" in value:
+            other = "en" if lang == "zh" else "zh"
+            return {key: in_language(item, lang) for key, item in value.items() if key != other}
+        return {key: in_language(item, lang) for key, item in value.items()}
+    if isinstance(value, list):
+        return [in_language(item, lang) for item in value]
+    return value
+
+
 # The fields of a result that depend only on the rule version (Rule.result_texts).
 RESULT_TEXT_FIELDS = ("title", "kind", "benefit", "how_to_apply", "validity", "document")
 
@@ -149,6 +161,20 @@ class Rule:
         text, instead of with every decision."""
         return {"title": self.title, **self.actionable}
 
+    def result_texts_in(self, languages: tuple[str, ...]) -> tuple[dict[str, str], dict[str, Any]]:
+        """The title and the actionable fields in these languages (both, or one), kept once made."""
+        made = self._texts_by_languages.get(languages)
+        if made is None:
+            one = languages != LANGUAGES
+            made = ((in_language(self.title, languages[0]), in_language(self.actionable, languages[0])) if one
+                    else (self.title, self.actionable))
+            self._texts_by_languages[languages] = made
+        return made
+
+    @cached_property
+    def _texts_by_languages(self) -> dict[tuple[str, ...], tuple[dict[str, str], dict[str, Any]]]:
+        return {}
+
     @cached_property
     def assumed_params(self) -> frozenset[str]:
         """The parameters that are Huiqi's assumptions, not law (basis `assumption`)."""
@@ -180,8 +206,8 @@ class RuleSet:
     _below_region: dict[str, tuple[Rule, ...]] = field(default_factory=dict)
     _candidates: dict[str, tuple[tuple[Rule, bool | None], ...]] = field(default_factory=dict)
     # Kept by evaluate.py: each rule's region criterion as answered, which depends only on the rule
-    # and the company's region code.
-    region_criteria: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict, repr=False)
+    # and the company's region code and the answer's languages.
+    region_criteria: dict[tuple[str, str, tuple[str, ...]], dict[str, Any]] = field(default_factory=dict, repr=False)
     # Kept by examples.run_examples: each rule's worked examples as run with this rule set (they never
     # change within one), so a page that shows them does not run them again.
     example_outcomes: dict[str, list[Any]] = field(default_factory=dict, repr=False)

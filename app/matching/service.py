@@ -26,6 +26,7 @@ from app.engine import (
     next_questions,
 )
 from app.engine.questions import question_text
+from app.engine.ruleset import LANGUAGES, in_language
 from app.errors import DecisionNotFoundError, ReplayUnavailableError
 from app.policies import service as policies_service
 
@@ -47,30 +48,17 @@ LANGS = ("both", "zh", "en")
 
 def _answer(ruleset: RuleSet, profile: Profile, as_of: date, scope: str, lang: str,
             ) -> tuple[dict[str, Any], dict[str, str]]:
-    evaluation = evaluate(ruleset, profile, as_of=as_of)
+    evaluation = evaluate(ruleset, profile, as_of=as_of, languages=LANGUAGES if lang == "both" else (lang,))
     answer = evaluation.to_dict(scope)
-    answer["questions"] = [
+    questions = [
         {"field": q.field, "settles": q.settles, **question_text(q.field, evaluation.facts, ruleset.tables)}
         for q in next_questions(evaluation)
     ]
+    answer["questions"] = questions if lang == "both" else in_language(questions, lang)
     if scope != "all" or lang != "both":  # what a replay needs to answer the same way
         answer["scope"], answer["lang"] = scope, lang
-    if lang != "both":
-        answer = in_language(answer, lang)
     versions = evaluation.rule_versions
     return answer, {result["policy_id"]: versions[result["policy_id"]] for result in answer["results"]}
-
-
-def in_language(value: Any, lang: str) -> Any:
-    """The answer with one language's texts: every {"zh": …, "en": …} keeps only `lang`."""
-    if isinstance(value, dict):
-        if "zh" in value and "en" in value:
-            other = "en" if lang == "zh" else "zh"
-            return {key: in_language(item, lang) for key, item in value.items() if key != other}
-        return {key: in_language(item, lang) for key, item in value.items()}
-    if isinstance(value, list):
-        return [in_language(item, lang) for item in value]
-    return value
 
 
 def decide(ruleset: RuleSet, profile: Profile, *, as_of: date, scope: str = "all", lang: str = "both",

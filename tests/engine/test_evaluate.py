@@ -8,10 +8,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from app.engine import Profile, build_ruleset, evaluate, evaluate_rule, load_ruleset, next_questions
 from app.engine.credit_code import credit_check_character
+from app.engine.ruleset import in_language
+from tests.profiles import catalogue, coarser, profiles
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -83,7 +87,7 @@ def test_a_region_criterion_is_answered_once_per_rule_and_place(ruleset) -> None
     elsewhere = evaluate(ruleset, suzhou, as_of=IN_FORCE).to_dict()["results"]
     assert first == again and first[0]["criteria"][0] is again[0]["criteria"][0]
     assert "昆山市" not in elsewhere[0]["criteria"][0]["explanation"]["zh"]
-    assert ("rd-grant", "320583") in ruleset.region_criteria
+    assert ("rd-grant", "320583", ("zh", "en")) in ruleset.region_criteria
 
 
 def test_only_rules_in_force_on_the_date_are_answered(ruleset) -> None:
@@ -206,3 +210,18 @@ def test_a_firm_that_already_has_what_the_measure_leads_to_is_told_so() -> None:
     # Failing another criterion too is a plain refusal.
     weak = above.model_copy(update={"rd_expense": 10_000})
     assert not evaluate_rule(ruleset, ruleset.rules["below-line"], weak, as_of=IN_FORCE).already
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(profile=profiles(), lang=st.sampled_from(["zh", "en"]), scope=st.sampled_from(["all", "local"]),
+       coarse=st.booleans(), data=st.data())
+def test_an_answer_in_one_language_is_the_bilingual_answer_in_that_language(profile, lang, scope, coarse,
+                                                                            data) -> None:
+    """Written in one language only (half the rendering), it says exactly what the bilingual answer
+    says in that language, whatever the profile: the region, unknowns, gaps, provisional verdicts."""
+    if coarse:
+        profile = data.draw(coarser(profile))
+    company = Profile.model_validate(profile)
+    one = evaluate(catalogue(), company, as_of=date(2026, 11, 28), languages=(lang,)).to_dict(scope)
+    both = evaluate(catalogue(), company, as_of=date(2026, 11, 28)).to_dict(scope)
+    assert one == in_language(both, lang)
