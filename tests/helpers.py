@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from hypothesis import settings
+
 
 def jsonable(profile: dict[str, Any]) -> dict[str, Any]:
     """A seed profile as JSON (YAML gives dates)."""
@@ -27,3 +29,11 @@ def assert_problem(response: Any, status: int, type_: str | None = None) -> dict
 # large firms too (looser). Each is an (old, new) replacement of the rule's SME size classes.
 SUMAO_STRICTER = ("    value: [micro, small, medium]\n", "    value: [micro]\n")
 SUMAO_LOOSER = ("    value: [micro, small, medium]\n", "    value: [micro, small, medium, large]\n")
+
+
+def examples(count: int) -> int:
+    """A property test's number of examples: `count`, or a tenth of it (at least 6) under Hypothesis's
+    `mutation` profile (tests/conftest.py), where `make mutation` runs the test once per mutant."""
+    if settings.get_current_profile_name() != "mutation":
+        return count
+    return max(count // 10, min(count, 6))

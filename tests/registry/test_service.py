@@ -18,7 +18,7 @@ from app.companies.service import create_company
 from app.db.models import Company
 from app.engine import Profile, compile_rule, evaluate_rule
 from app.registry import service as registry
-from tests.helpers import SUMAO_STRICTER
+from tests.helpers import SUMAO_STRICTER, examples
 from tests.profiles import coarser, profiles
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -153,7 +153,7 @@ def registry_profiles(draw: st.DrawFn) -> dict[str, Any]:
     return draw(coarser(full)) if draw(st.booleans()) else full
 
 
-@settings(max_examples=6, deadline=None,
+@settings(max_examples=examples(6), deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(st.lists(registry_profiles(), min_size=40, max_size=40))
 def test_sql_and_python_agree_on_drawn_companies(client: TestClient, app: FastAPI, drawn: list[dict]) -> None:
