@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from app.engine.formatting import format_number
+from app.engine.facts import fact_specs
+from app.engine.formatting import field_labels, format_number, possible_values
+from app.engine.tables import load_tables
+
+TABLES = load_tables()
 
 
 @pytest.mark.parametrize(("yuan", "zh", "en"), [
@@ -30,3 +34,22 @@ def test_money_reads_as_chinese_writes_it(yuan: float, zh: str, en: str) -> None
 def test_an_age_past_its_anniversary_does_not_read_as_the_anniversary(years: float, zh: str, en: str) -> None:
     assert format_number(years, "years", "zh") == zh
     assert format_number(years, "years", "en") == en
+
+
+SIZE_CLASS = fact_specs(TABLES)["size_class"]
+
+
+@pytest.mark.parametrize(("open_classes", "zh", "en"), [
+    ({"small", "micro"}, "微型企业或小型企业", "Micro or Small"),
+    ({"medium", "small", "micro"}, "微型企业、小型企业或中型企业", "Micro, Small or Medium"),  # smallest first
+    ({"large", "medium", "small", "micro"}, "未知", "unknown"),  # every class open: nothing is known
+])
+def test_the_size_classes_a_profile_leaves_open_read_as_a_choice(open_classes: set[str], zh: str, en: str) -> None:
+    assert possible_values(SIZE_CLASS, frozenset(open_classes), "zh", TABLES) == zh
+    assert possible_values(SIZE_CLASS, frozenset(open_classes), "en", TABLES) == en
+
+
+def test_missing_fields_are_named_by_their_labels() -> None:
+    assert field_labels(["employees", "annual_revenue"], "zh", TABLES) == "从业人员数、营业收入"
+    assert field_labels(["employees", "annual_revenue"], "en", TABLES) == "Employees, Annual revenue"
+    assert (field_labels([], "zh", TABLES), field_labels([], "en", TABLES)) == ("无", "none")
