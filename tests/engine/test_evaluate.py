@@ -12,6 +12,7 @@ from pydantic import ValidationError
 
 from app.engine import Profile, build_ruleset, evaluate, evaluate_rule, load_ruleset, next_questions
 from app.engine.credit_code import credit_check_character
+from tests.profiles import catalogue
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -50,6 +51,7 @@ def test_not_met_explains_with_the_company_figures_and_the_gap(ruleset) -> None:
         "R&D intensity 2.4% is below the 3% required by 国科发火〔2016〕32号 第十一条(五)")
     (gap,) = criterion.gaps
     assert gap["required"] == 0.03 and gap["field"] == "rd_expense" and gap["field_required"] == 3_000_000
+    assert (gap["fact"], gap["op"], gap["actual"], gap["field_actual"]) == ("rd_intensity", ">=", 0.024, 2_400_000)
     assert gap["text"]["en"] == "needs R&D intensity ≥ 3%; has 2.4% (that is R&D expense ≥ 3,000,000 yuan)"
     assert gap["text"]["zh"] == "需要研发费用占营业收入比例≥3%；目前为2.4%（即研发费用≥300万元）"
 
@@ -206,3 +208,52 @@ def test_a_firm_that_already_has_what_the_measure_leads_to_is_told_so() -> None:
     # Failing another criterion too is a plain refusal.
     weak = above.model_copy(update={"rd_expense": 10_000})
     assert not evaluate_rule(ruleset, ruleset.rules["below-line"], weak, as_of=IN_FORCE).already
+
+
+# The answer's words, on the catalogue: what a business reads under each criterion.
+TODAY = date(2026, 11, 28)
+
+
+def criterion_of(profile: dict[str, Any], policy_id: str, criterion_id: str):  # type: ignore[no-untyped-def]
+    result = evaluate(catalogue(), profile, as_of=TODAY).result(policy_id)
+    return next(criterion for criterion in result.criteria if criterion.id == criterion_id)
+
+
+@pytest.mark.parametrize(("region_code", "status", "zh", "en"), [
+    ("440305", "met", "注册地广东省深圳市南山区属于本政策适用地区（广东省深圳市）。",
+     "Registered in Nanshan District, Shenzhen, Guangdong, within the measure's region (Shenzhen, Guangdong)."),
+    ("440000", "unknown", "注册地只知道在广东省，本政策只适用于其中的广东省深圳市：请补充下一级行政区划。",
+     ("Registered somewhere in Guangdong; the measure covers only Shenzhen, Guangdong there: please give the next "
+     "level down (city or district).")),
+    ("320583", "not_met", "注册地江苏省苏州市昆山市不在本政策适用地区（广东省深圳市）内。",
+     "Registered in Kunshan, Suzhou, Jiangsu, outside the measure's region (Shenzhen, Guangdong)."),
+])
+def test_the_region_criterion_says_where_the_company_is_and_where_the_measure_applies(
+        region_code: str, status: str, zh: str, en: str) -> None:
+    region = criterion_of({"region_code": region_code}, "sz-unicorn", "region")
+    assert (region.status, region.explanation) == (status, {"zh": zh, "en": en})
+    assert region.missing_fields == (("region_code",) if status == "unknown" else ())
+
+
+def test_a_gap_names_the_figure_that_would_meet_the_bound() -> None:
+    profile = {"region_code": "440305", "entity_type": "enterprise", "founded_on": date(2020, 1, 1),
+               "listing_status": "unlisted", "valuation": 5_000_000_000}
+    (gap,) = criterion_of(profile, "sz-unicorn", "high-valuation").gaps
+    assert gap == {"fact": "valuation", "op": ">=", "required": 7_000_000_000, "actual": 5_000_000_000,
+                   "text": {"zh": "需要估值≥70亿元；目前为50亿元",  # a label inside an English sentence is lower case
+                            "en": "needs valuation ≥ 7,000,000,000 yuan; has 5,000,000,000 yuan"}}
+
+
+@pytest.mark.parametrize(("industry", "zh", "en"), [
+    ("E4710", "本行业按有资质的建筑业企业的口径纳入规上统计，不看营业收入，无法据所填信息判断，按不符合处理；如已纳入统计，请向当地统计部门确认。",
+     ("This sector counts as above designated size by another measure than revenue (qualified construction "
+     "enterprise), which no figure here can show: treated as not met. A firm already in the statistics can "
+     "confirm it with the local statistics bureau.")),
+    ("J6621", "本行业没有规模以上（限额以上）统计标准，无法据企业信息认定为规上企业，按不符合处理。",
+     ("This sector has no above-designated-size (above-quota) statistical line, so no figure of the company "
+     "can make it one: treated as not met.")),
+])
+def test_a_size_line_no_figure_can_show_is_not_met_and_says_why(industry: str, zh: str, en: str) -> None:
+    profile = {"region_code": "440305", "industry_code": industry, "entity_type": "enterprise"}
+    below = criterion_of(profile, "sz-xiao-sheng-gui", "below-designated-size")
+    assert (below.status, below.explanation, below.gaps) == ("not_met", {"zh": zh, "en": en}, ())
