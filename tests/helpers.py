@@ -32,8 +32,8 @@ SUMAO_LOOSER = ("    value: [micro, small, medium]\n", "    value: [micro, small
 
 
 def examples(count: int) -> int:
-    """A property test's number of examples: `count`, or a tenth of it (at least 6) under Hypothesis's
+    """A property test's number of examples: `count`, or a tenth of it (at least 3) under Hypothesis's
     `mutation` profile (tests/conftest.py), where `make mutation` runs the test once per mutant."""
     if settings.get_current_profile_name() != "mutation":
         return count
-    return max(count // 10, min(count, 6))
+    return max(count // 10, min(count, 3))
