@@ -22,6 +22,7 @@ from app.engine.expressions import (
 )
 from app.engine.facts import fact_specs
 from app.engine.tables import load_tables
+from tests.profiles import catalogue
 
 TABLES = load_tables()
 SPECS = fact_specs(TABLES)
@@ -57,9 +58,23 @@ def test_within_takes_one_code_or_a_list() -> None:
     assert parse("industry within [C3831, C22]") == Within(Fact("industry"), ("C3831", "C22"))
 
 
-def test_render_writes_the_canonical_form_back() -> None:
-    text = 'all(export_share >= min_share, any("retail" in activities, region within [320100, 320500]))'
+@pytest.mark.parametrize("text", [
+    'all(export_share >= min_share, any("retail" in activities, region within [320100, 320500]))',
+    'not size_class in sme',
+    'any(region within 320000, size_class not in ["large", "medium"])',
+    'clusters intersects ["machine_tools", "intelligent_robots"]',
+    'entity_type == "enterprise"',
+])
+def test_render_writes_the_canonical_form_back(text: str) -> None:
     assert render(parse(text)) == text
+
+
+def test_every_condition_of_the_catalogue_reads_back_as_itself() -> None:
+    for rule in catalogue().rules.values():
+        params = {name: ParamSpec(name, tuple(p.value) if isinstance(p.value, list) else p.value, p.unit)
+                  for name, p in rule.definition.parameters.items()}
+        for criterion in rule.criteria:
+            assert check(parse(render(criterion.node)), SPECS, params, TABLES) == criterion.node, (rule.id, criterion.id)
 
 
 @pytest.mark.parametrize(
