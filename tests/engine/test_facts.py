@@ -247,3 +247,36 @@ def test_region_ancestry_runs_district_city_province() -> None:
 def test_region_names_read_naturally() -> None:
     assert TABLES.region_name("320583", "zh") == "江苏省苏州市昆山市"
     assert TABLES.region_name("440305", "zh") == "广东省深圳市南山区"
+
+
+ASKED_EITHER_WAY = {
+    "company_age_years": ["founded_on"], "entity_type": ["entity_type"],
+    "rd_intensity": ["rd_expense", "annual_revenue"], "rd_staff_share": ["rd_staff", "employees"],
+    "export_share": ["export_revenue", "annual_revenue"], "domestic_revenue": ["annual_revenue", "export_revenue"],
+    "main_business_share": ["main_business_revenue", "annual_revenue"],
+}
+ASKED_WITHOUT_INDUSTRY = {
+    **ASKED_EITHER_WAY, "size_class": ["industry_code", "employees", "annual_revenue"],
+    "above_designated_size": ["industry_code", "annual_revenue"], "above_quota": ["industry_code", "annual_revenue"],
+    "designated_size_line": ["industry_code"], "industry_group": ["industry_code"], "industry": ["industry_code"],
+}
+
+
+@pytest.mark.parametrize(("profile", "asked"), [
+    ({"region_code": "440305"}, ASKED_WITHOUT_INDUSTRY),
+    # A manufacturer: its size by staff and revenue, its 规上 status by main business revenue.
+    ({"region_code": "440305", "industry_code": "C3911"},
+     {**ASKED_EITHER_WAY, "size_class": ["employees", "annual_revenue"],
+      "above_designated_size": ["main_business_revenue"], "above_quota": ["main_business_revenue"]}),
+    # Construction: size by revenue and assets; no figure settles 规上 status, so none is asked for it.
+    ({"region_code": "440305", "industry_code": "E4710"},
+     {**ASKED_EITHER_WAY, "size_class": ["annual_revenue", "total_assets"], "above_designated_size": [],
+      "above_quota": []}),
+    ({"region_code": "440000"}, {"urban_district": ["region_code"]}),  # a province: district or county?
+])
+def test_each_unknown_fact_asks_for_the_fields_that_settle_it(profile: dict, asked: dict) -> None:
+    facts = derive_facts(profile, date(2025, 6, 30), TABLES)
+    assert {fact: missing_inputs(fact, facts, TABLES) for fact in asked} == asked
+    given = {"annual_revenue": 1e9, "employees": 5, "total_assets": 1e9}  # every figure of every size table
+    assert missing_inputs("size_class", {**facts, **given}, TABLES) == (
+        [] if "industry_code" in profile else ["industry_code"])
