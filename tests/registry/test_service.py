@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 
 from app.companies.service import create_company
 from app.db.models import Company
@@ -20,6 +20,7 @@ from app.engine import Profile, compile_rule, evaluate_rule
 from app.engine.expressions import Compare, Param, leaves
 from app.engine.facts import years_before
 from app.registry import service as registry
+from app.registry.sql import region_prefilter
 from tests.helpers import SUMAO_STRICTER, examples
 from tests.profiles import coarser, profiles
 
@@ -228,3 +229,21 @@ def test_sql_and_python_agree_at_every_bound_of_every_rule(client: TestClient, a
             session.commit()
             python = python_statuses(app, rule, profiles, as_of)
             assert registry.statuses(session, rule, ruleset, as_of=as_of) == python, rule.id
+
+
+@pytest.mark.parametrize("codes", [["320583"], ["320500"], ["320000"], ["320583", "440305"], ["110101"]], ids=str)
+def test_the_region_prefilter_keeps_exactly_the_companies_a_region_may_hold(
+        client: TestClient, app: FastAPI, codes: list[str]) -> None:
+    """impact() counts only the companies the prefilter keeps and takes the rest as outside: it must
+    keep every company registered within a region or at a larger area holding it, and no other."""
+    tables = app.state.rules.current.tables
+    places = ["320583", "320500", "320000", "320505", "320200", "440305", "440300", "440000", "110101", "110100",
+              "110000", "330106"]
+    with app.state.session_factory() as session:
+        session.execute(delete(Company))
+        stored = {create_company(session, Profile.model_validate({"region_code": place})).id: place for place in places}
+        session.commit()
+        kept = set(session.execute(select(registry.FACTS.c.company_id).where(
+            region_prefilter(registry.FACTS, codes, tables))).scalars())
+    assert {stored[cid] for cid in kept} == {
+        place for place in places if any(tables.region_within(place, code) is not False for code in codes)}
