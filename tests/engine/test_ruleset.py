@@ -150,6 +150,28 @@ def test_a_quote_may_run_across_a_page_break_split() -> None:
     assert quote_problem(quote, 41, SOURCE, "source-article.txt") is None
 
 
+
+SMALL_SOURCE = "第一段。\n\n  第二段甲乙。\n第三段丙丁，甲乙。\n"
+
+
+@pytest.mark.parametrize(("quote", "paragraph", "problem"), [
+    ("第二段甲乙。", 2, None),
+    ("第一段。第二段", 1, None),  # runs on across a page-break split
+    ("甲乙。", 3, None),  # found in 2 and 3: either is right
+    ("第二段甲乙。", 1, "quote begins in paragraph 2 of s.txt, not 1"),
+    ("甲乙。", 1, "quote begins in paragraph 2, 3 of s.txt, not 1"),
+    ("第三段丙戊", 3, "quote is not verbatim in s.txt: it matches up to '第三段丙' and then differs at '戊'"),
+    ("第一段。第二段甲乙。第三段丙丁，乙甲乙甲乙甲乙甲乙甲乙甲乙", 1,  # twelve characters either side
+     "quote is not verbatim in s.txt: it matches up to '第二段甲乙。第三段丙丁，' and then differs at '乙甲乙甲乙甲乙甲乙甲乙甲'"),
+])
+def test_a_quote_problem_says_where_the_quote_is_or_where_it_differs(quote: str, paragraph: int, problem: str | None) -> None:
+    assert quote_problem(quote, paragraph, SMALL_SOURCE, "s.txt") == problem
+
+
+def test_a_quote_from_a_missing_source_names_the_folder() -> None:
+    assert quote_problem("甲", 1, None, "s.txt") == "source 's.txt' is not in rules/sources/"
+
+
 def test_an_age_is_compared_with_whole_years_only() -> None:
     """Ages are compared by date on both paths; half a year has no date to compare with."""
     text = GOOD.replace("export_share >= min_export_share", "company_age_years <= max_age").replace(
