@@ -244,6 +244,16 @@ def test_a_gap_names_the_figure_that_would_meet_the_bound() -> None:
                             "en": "needs valuation ≥ 7,000,000,000 yuan; has 5,000,000,000 yuan"}}
 
 
+
+def test_a_ratio_gap_names_the_staff_it_takes() -> None:
+    # "Share of R&D staff" reads in lower case inside the sentence; "R&D staff" keeps its acronym.
+    (gap,) = criterion_of({"region_code": "440305", "employees": 100, "rd_staff": 5},
+                          "sz-high-tech-cultivation", "tech-staff-share").gaps
+    assert gap == {"fact": "rd_staff_share", "op": ">=", "required": 0.1, "actual": 0.05, "field": "rd_staff",
+                   "field_required": 10, "field_actual": 5,
+                   "text": {"zh": "需要研发人员占比≥10%；目前为5%（即研发人员数≥10人）",
+                            "en": "needs share of R&D staff ≥ 10%; has 5% (that is R&D staff ≥ 10 people)"}}
+
 @pytest.mark.parametrize(("industry", "zh", "en"), [
     ("E4710", "本行业按有资质的建筑业企业的口径纳入规上统计，不看营业收入，无法据所填信息判断，按不符合处理；如已纳入统计，请向当地统计部门确认。",
      ("This sector counts as above designated size by another measure than revenue (qualified construction "
