@@ -12,6 +12,7 @@ from pydantic import ValidationError
 
 from app.engine import Profile, build_ruleset, evaluate, evaluate_rule, load_ruleset, next_questions
 from app.engine.credit_code import credit_check_character
+from app.engine.errors import ProfileDateError
 from tests.profiles import catalogue
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -267,3 +268,10 @@ def test_a_size_line_no_figure_can_show_is_not_met_and_says_why(industry: str, z
     profile = {"region_code": "440305", "industry_code": industry, "entity_type": "enterprise"}
     below = criterion_of(profile, "sz-xiao-sheng-gui", "below-designated-size")
     assert (below.status, below.explanation, below.gaps) == ("not_met", {"zh": zh, "en": en}, ())
+
+
+def test_a_company_is_not_evaluated_before_it_was_founded() -> None:
+    with pytest.raises(ProfileDateError) as caught:
+        evaluate(catalogue(), {"region_code": "440305", "founded_on": date(2027, 1, 1)}, as_of=TODAY)
+    assert (caught.value.field, str(caught.value)) == (
+        "founded_on", "founded_on: the company was founded on 2027-01-01, after the evaluation date 2026-11-28")

@@ -200,3 +200,10 @@ def test_industry_within_follows_the_code_hierarchy() -> None:
 def test_not_of_a_compound() -> None:
     assert evaluate("not (above_quota or export_share >= min_share)", above_quota=False, export_share=0.05) is True
     assert evaluate("not (above_quota or export_share >= min_share)", above_quota=False, export_share=None) is None
+
+
+def test_a_syntax_error_points_at_its_column() -> None:
+    with pytest.raises(ExpressionError) as caught:
+        parse("export_share => min_share")
+    assert (caught.value.reason, caught.value.column) == ("unexpected character '='", 14)
+    assert str(caught.value) == "unexpected character '=' (column 14)"

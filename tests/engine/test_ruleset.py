@@ -8,7 +8,7 @@ from textwrap import dedent
 
 import pytest
 
-from app.engine import RuleSetError, build_ruleset, compile_rule
+from app.engine import RuleSetError, build_ruleset, compile_rule, load_ruleset
 from app.engine.ruleset import quote_problem
 
 SOURCE = (Path(__file__).parents[2] / "rules" / "sources" / "source-article.txt").read_text(encoding="utf-8")
@@ -122,8 +122,20 @@ def test_every_problem_of_every_file_is_reported_at_once() -> None:
     broken_two = GOOD.replace("id: demo-rule", "id: demo-two").replace("kind: loan", "kind: gift")
     with pytest.raises(RuleSetError) as caught:
         build_ruleset({"demo-rule.yaml": broken_one, "demo-two.yaml": broken_two}, sources=SOURCES)
-    assert len(caught.value.errors) == 2
-    assert "2 problem(s) in the rule set" in str(caught.value)
+    assert str(caught.value) == (
+        "2 problem(s) in the rule set:\n"
+        "  rules/demo-rule.yaml:24: criterion 'exporter': unknown fact or parameter 'export_shar'\n"
+        "  rules/demo-two.yaml:13: benefit.kind: Input should be 'loan', 'fund', 'subsidy', 'voucher', 'status', "
+        "'space' or 'service'")
+    first = caught.value.errors[0]
+    assert (first.path, first.line, first.reason) == (
+        "rules/demo-rule.yaml", 24, "criterion 'exporter': unknown fact or parameter 'export_shar'")
+
+
+def test_a_folder_without_rule_files_is_refused_by_name(tmp_path: Path) -> None:
+    with pytest.raises(RuleSetError) as caught:
+        load_ruleset(tmp_path)
+    assert str(caught.value) == f"1 problem(s) in the rule set:\n  {tmp_path}: no rule files (*.yaml) found"
 
 
 def test_the_rule_set_version_changes_with_any_file() -> None:
