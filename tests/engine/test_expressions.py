@@ -207,3 +207,17 @@ def test_a_syntax_error_points_at_its_column() -> None:
         parse("export_share => min_share")
     assert (caught.value.reason, caught.value.column) == ("unexpected character '='", 14)
     assert str(caught.value) == "unexpected character '=' (column 14)"
+
+
+@pytest.mark.parametrize(("export", "imports", "expected"), [
+    (5, 3, True), (3, 3, False), (2, 3, False), (None, 3, None), (5, None, None), (None, None, None)])
+def test_two_figures_compared_are_unknown_while_either_is(export: float | None, imports: float | None,
+                                                           expected: bool | None) -> None:
+    assert evaluate("export_revenue > import_value", export_revenue=export, import_value=imports) is expected
+
+
+@pytest.mark.parametrize(("region", "expected"), [("320583", False), ("440305", True), ("320000", None)])
+def test_a_region_inside_not_all_and_any_stays_three_valued(region: str, expected: bool | None) -> None:
+    # Kunshan is in Suzhou; a company known only to be in Jiangsu may or may not be.
+    assert evaluate("not region within 320500", region=region) is expected
+    assert evaluate("all(not region within 320500, any(region within [440300, 320000]))", region=region) is expected
