@@ -9,7 +9,7 @@ from textwrap import dedent
 import pytest
 
 from app.engine import RuleSetError, build_ruleset, compile_rule, load_ruleset
-from app.engine.ruleset import quote_problem
+from app.engine.ruleset import quote_problem, typography_problems
 
 SOURCE = (Path(__file__).parents[2] / "rules" / "sources" / "source-article.txt").read_text(encoding="utf-8")
 SOURCES = {"source-article.txt": SOURCE}
@@ -191,3 +191,15 @@ def test_an_age_is_compared_with_whole_years_only() -> None:
                          " citation: {zh: 测试, en: test}}\n", 1)
     assert any("give a whole number of years" in message for message in errors_of(text))
     assert compile_text(text.replace("value: 2.5", "value: 3")).id == "demo-rule"
+
+
+def test_typography_problems_point_at_the_text_and_show_the_stray_space_in_context() -> None:
+    data = {"title": {"zh": "一二三四五六七八 九十一二三四五六", "en": "Demo（loan）"},
+            "criteria": [{"explain": {"met": {"zh": '说"是"', "en": "fine"}}}],
+            "provenance": [{"quote": "原文 照录"}], "examples": [{"name": {"zh": "例 子"}}]}  # verbatim, data
+    assert typography_problems(data) == [
+        (("title", "zh"), "title.zh: a space beside Chinese text ('三四五六七八 九十一二三四五')"),  # six before, 14 in all
+        (("title", "en"), "title.en: full-width '（' in English text"),
+        (("criteria", 0, "explain", "met", "zh"), "criteria.0.explain.met.zh: ASCII quotes in Chinese text: use “” or ‘’"),
+    ]
+    assert typography_problems({"zh": "开头 就有空格"}) == [(("zh",), "zh: a space beside Chinese text ('开头 就有空格')")]
