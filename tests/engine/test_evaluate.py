@@ -275,3 +275,11 @@ def test_a_company_is_not_evaluated_before_it_was_founded() -> None:
         evaluate(catalogue(), {"region_code": "440305", "founded_on": date(2027, 1, 1)}, as_of=TODAY)
     assert (caught.value.field, str(caught.value)) == (
         "founded_on", "founded_on: the company was founded on 2027-01-01, after the evaluation date 2026-11-28")
+
+
+def test_the_local_answer_holds_only_the_measures_whose_region_may_hold_the_company() -> None:
+    decision = evaluate(catalogue(), {"region_code": "320583"}, as_of=TODAY)
+    local = [result["policy_id"] for result in decision.to_dict(scope="local")["results"]]
+    everything = [result["policy_id"] for result in decision.to_dict()["results"]]
+    assert local and set(local) < set(everything)
+    assert all(policy_id.startswith("js-") for policy_id in local)  # Kunshan is in Jiangsu

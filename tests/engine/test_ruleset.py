@@ -203,3 +203,17 @@ def test_typography_problems_point_at_the_text_and_show_the_stray_space_in_conte
         (("criteria", 0, "explain", "met", "zh"), "criteria.0.explain.met.zh: ASCII quotes in Chinese text: use “” or ‘’"),
     ]
     assert typography_problems({"zh": "开头 就有空格"}) == [(("zh",), "zh: a space beside Chinese text ('开头 就有空格')")]
+
+
+def test_a_rules_folder_is_loaded_with_its_sources_and_its_quotes_checked(tmp_path: Path) -> None:
+    (tmp_path / "sources").mkdir()
+    (tmp_path / "sources" / "source-article.txt").write_text(SOURCE, encoding="utf-8")
+    (tmp_path / "demo-rule.yaml").write_text(GOOD, encoding="utf-8")
+    assert list(load_ruleset(tmp_path).rules) == ["demo-rule"]
+    (tmp_path / "demo-rule.yaml").write_text(GOOD.replace("惠企数量", "惠民数量"), encoding="utf-8")
+    with pytest.raises(RuleSetError) as caught:
+        load_ruleset(tmp_path)
+    assert caught.value.errors[0].path == f"{tmp_path}/demo-rule.yaml"
+    assert "quote is not verbatim in source-article.txt" in caught.value.errors[0].reason
+    with pytest.raises(RuleSetError):
+        build_ruleset({"demo-rule.yaml": GOOD.replace("惠企数量", "惠民数量")}, sources=SOURCES)
