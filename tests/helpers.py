@@ -37,3 +37,10 @@ def examples(count: int) -> int:
     if settings.get_current_profile_name() != "mutation":
         return count
     return max(count // 10, min(count, 3))
+
+
+def alias_bomb(levels: int = 9) -> str:
+    """Each level is nine aliases of the one before: 9**levels strings once expanded."""
+    lines = ['l0: &l0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    lines += [f"l{i}: &l{i} [{', '.join([f'*l{i - 1}'] * 9)}]" for i in range(1, levels)]
+    return "\n".join(lines) + "\n"
