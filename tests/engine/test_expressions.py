@@ -221,3 +221,9 @@ def test_a_region_inside_not_all_and_any_stays_three_valued(region: str, expecte
     # Kunshan is in Suzhou; a company known only to be in Jiangsu may or may not be.
     assert evaluate("not region within 320500", region=region) is expected
     assert evaluate("all(not region within 320500, any(region within [440300, 320000]))", region=region) is expected
+
+
+def test_a_code_list_left_open_says_what_it_expected_and_where() -> None:
+    with pytest.raises(ExpressionError) as caught:
+        parse("region within [320000,")
+    assert str(caught.value) == "expected a region or industry code, found the end of the condition (column 23)"
