@@ -44,3 +44,24 @@ def alias_bomb(levels: int = 9) -> str:
     lines = ['l0: &l0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
     lines += [f"l{i}: &l{i} [{', '.join([f'*l{i - 1}'] * 9)}]" for i in range(1, levels)]
     return "\n".join(lines) + "\n"
+
+
+# A Shenzhen rule with one criterion on company age (`OP` to replace) and an assumed bound of 3 years.
+AGE_RULE = """\
+id: age-rule
+title: {zh: 年限, en: age}
+region: ["440300"]
+issuer: {zh: 测试, en: test}
+document: {title: {zh: 测试, en: test}}
+kind: claim
+for_whom: {zh: 测试, en: test, citation: {basis: source, title: test}}
+how_to_apply: {zh: 测试, en: test}
+provenance: [{paragraph: 42, quote: 扩大“苏贸贷”惠企数量和放贷规模。}]
+benefit: {kind: service, summary: {zh: 测试, en: test}}
+parameters:
+  years: {value: 3, unit: years, basis: assumption, label: {zh: 年, en: years}, citation: {zh: 测试, en: test}}
+criteria:
+  - id: age
+    when: company_age_years OP years
+    explain: {met: {zh: 是, en: "yes"}, not_met: {zh: 否, en: "no"}, unknown: {zh: 未知, en: unknown}}
+"""

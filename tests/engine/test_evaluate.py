@@ -10,9 +10,18 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from app.engine import Profile, build_ruleset, evaluate, evaluate_rule, load_ruleset, next_questions
+from app.engine import (
+    Profile,
+    build_ruleset,
+    compile_rule,
+    evaluate,
+    evaluate_rule,
+    load_ruleset,
+    next_questions,
+)
 from app.engine.credit_code import credit_check_character
 from app.engine.errors import ProfileDateError
+from tests.helpers import AGE_RULE
 from tests.profiles import catalogue
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -283,3 +292,19 @@ def test_the_local_answer_holds_only_the_measures_whose_region_may_hold_the_comp
     everything = [result["policy_id"] for result in decision.to_dict()["results"]]
     assert local and set(local) < set(everything)
     assert all(policy_id.startswith("js-") for policy_id in local)  # Kunshan is in Jiangsu
+
+
+@pytest.mark.parametrize(("founded", "listing", "status", "provisional"), [
+    (date(2019, 1, 1), "unlisted", "not_met", True),  # too old: the assumed 3 years decide it
+    (date(2025, 6, 1), "unlisted", "met", True),  # young enough, by the assumed bound
+    (date(2025, 6, 1), "listed", "not_met", False),  # listed: the assumption plays no part
+    (date(2025, 6, 1), None, "unknown", False),
+])
+def test_a_verdict_that_rests_on_an_assumed_bound_says_so(founded: date, listing: str | None, status: str,
+                                                          provisional: bool) -> None:
+    text = AGE_RULE.replace("company_age_years OP years", 'not any(company_age_years >= years, listing_status == "listed")')
+    rule = compile_rule(text, "age-rule.yaml", tables=catalogue().tables)
+    profile = {"region_code": "440305", "founded_on": founded, **({"listing_status": listing} if listing else {})}
+    age = evaluate_rule(catalogue(), rule, Profile.model_validate(profile), as_of=TODAY).criteria[-1]
+    assert (age.status, age.provisional) == (status, provisional)
+    assert age.explanation["en"].endswith("pending confirmation by the department.)") is provisional

@@ -21,7 +21,7 @@ from app.engine.expressions import Compare, Param, leaves
 from app.engine.facts import years_before
 from app.registry import service as registry
 from app.registry.sql import region_prefilter
-from tests.helpers import SUMAO_STRICTER, examples
+from tests.helpers import AGE_RULE, SUMAO_STRICTER, examples
 from tests.profiles import coarser, profiles
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -111,26 +111,6 @@ def test_a_draft_moved_to_other_regions_counts_every_company(app: FastAPI, store
     for status in ("eligible", "needs_info", "ineligible"):
         assert impact.before.get(status, 0) == list(before.values()).count(status)
         assert impact.after.get(status, 0) == list(after.values()).count(status)
-
-
-AGE_RULE = """\
-id: age-rule
-title: {zh: 年限, en: age}
-region: ["440300"]
-issuer: {zh: 测试, en: test}
-document: {title: {zh: 测试, en: test}}
-kind: claim
-for_whom: {zh: 测试, en: test, citation: {basis: source, title: test}}
-how_to_apply: {zh: 测试, en: test}
-provenance: [{paragraph: 42, quote: 扩大“苏贸贷”惠企数量和放贷规模。}]
-benefit: {kind: service, summary: {zh: 测试, en: test}}
-parameters:
-  years: {value: 3, unit: years, basis: assumption, label: {zh: 年, en: years}, citation: {zh: 测试, en: test}}
-criteria:
-  - id: age
-    when: company_age_years OP years
-    explain: {met: {zh: 是, en: "yes"}, not_met: {zh: 否, en: "no"}, unknown: {zh: 未知, en: unknown}}
-"""
 
 
 @pytest.mark.parametrize("op", [">=", ">", "<=", "<", "==", "!="])
