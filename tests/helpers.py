@@ -46,10 +46,11 @@ def alias_bomb(levels: int = 9) -> str:
     return "\n".join(lines) + "\n"
 
 
-# A Shenzhen rule with one criterion on company age (`OP` to replace) and an assumed bound of 3 years.
-AGE_RULE = """\
-id: age-rule
-title: {zh: 年限, en: age}
+# What every rule file needs, for a Shenzhen test rule named RULE_ID; the test adds its benefit,
+# parameters and criteria.
+RULE_HEADER = """\
+id: RULE_ID
+title: {zh: 测试, en: RULE_ID}
 region: ["440300"]
 issuer: {zh: 测试, en: test}
 document: {title: {zh: 测试, en: test}}
@@ -57,6 +58,10 @@ kind: claim
 for_whom: {zh: 测试, en: test, citation: {basis: source, title: test}}
 how_to_apply: {zh: 测试, en: test}
 provenance: [{paragraph: 42, quote: 扩大“苏贸贷”惠企数量和放贷规模。}]
+"""
+
+# One criterion on company age (`OP` to replace) against an assumed bound of 3 years.
+AGE_RULE = RULE_HEADER.replace("RULE_ID", "age-rule") + """\
 benefit: {kind: service, summary: {zh: 测试, en: test}}
 parameters:
   years: {value: 3, unit: years, basis: assumption, label: {zh: 年, en: years}, citation: {zh: 测试, en: test}}

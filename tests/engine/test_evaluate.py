@@ -21,7 +21,7 @@ from app.engine import (
 )
 from app.engine.credit_code import credit_check_character
 from app.engine.errors import ProfileDateError
-from tests.helpers import AGE_RULE
+from tests.helpers import AGE_RULE, RULE_HEADER
 from tests.profiles import catalogue
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -146,16 +146,7 @@ def test_next_question_prefers_the_field_that_settles_most(ruleset) -> None:
     assert [(q.field, q.settles) for q in next_questions(decision)] == [("rd_expense", 1)]
 
 
-BANDED = """\
-id: banded
-title: {zh: 分档, en: banded}
-region: ["440300"]
-issuer: {zh: 测试, en: test}
-document: {title: {zh: 测试, en: test}}
-kind: claim
-for_whom: {zh: 测试, en: test, citation: {basis: source, title: test}}
-how_to_apply: {zh: 测试, en: test}
-provenance: [{paragraph: 42, quote: 扩大“苏贸贷”惠企数量和放贷规模。}]
+BANDED = RULE_HEADER.replace("RULE_ID", "banded") + """\
 benefit: {kind: subsidy, summary: {zh: 测试, en: test}}
 parameters:
   small_max: {value: 50000000, unit: yuan, basis: standard, label: {zh: 小, en: small}, citation: {zh: 测试, en: test}}
