@@ -106,9 +106,31 @@ def test_a_bad_file_is_rejected_with_file_line_and_reason(change: tuple[str, str
     assert any(expected in message for message in messages), messages
 
 
+
+SECOND_EXPORTER = """\
+  - id: exporter
+    when: export_share >= min_export_share
+    explain: {met: {zh: 是, en: "yes"}, not_met: {zh: 否, en: "no"}, unknown: {zh: 未知, en: unknown}}
+"""
+AGE_IN_HALF_YEARS = (GOOD.replace("export_share >= min_export_share", "company_age_years >= min_age")
+                     .replace("  min_export_share:\n    value: 0.1\n    unit: ratio", "  min_age:\n    value: 2.5\n    unit: years")
+                     .replace("{export_share}", "{company_age_years}").replace("{min_export_share}", "{min_age}"))
+
+
+@pytest.mark.parametrize(("text", "messages"), [
+    (GOOD + SECOND_EXPORTER, ["rules/demo-rule.yaml:29: criterion id 'exporter' is used twice"]),
+    ("- just a list\n", ["rules/demo-rule.yaml:1: a rule file is a mapping (id:, title:, criteria:, ...)"]),
+    (GOOD.replace('"出口占比{export_share}"', '"出口占比{export_sahre}"'),
+     ["rules/demo-rule.yaml:26: criterion 'exporter': {export_sahre} in the met text (zh) names no fact or parameter"]),
+    (AGE_IN_HALF_YEARS, [("rules/demo-rule.yaml:24: criterion 'exporter': min_age (2.5) is compared with "
+                         "company_age_years: give a whole number of years")]),
+])
+def test_a_rule_author_reads_each_problem_at_its_line(text: str, messages: list[str]) -> None:
+    assert errors_of(text) == messages
+
 def test_an_unused_parameter_is_reported() -> None:
     text = GOOD.replace("parameters:\n", "parameters:\n  spare:\n    value: 1\n    unit: count\n    basis: assumption\n    label: {zh: 多余, en: spare}\n    citation: {zh: 无, en: none}\n", 1)
-    assert any("parameter 'spare' is not used" in message for message in errors_of(text))
+    assert errors_of(text) == ["rules/demo-rule.yaml:16: parameter 'spare' is not used by any criterion or explanation"]
 
 
 def test_yes_and_no_are_strings_not_booleans() -> None:
