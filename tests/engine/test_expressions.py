@@ -13,6 +13,7 @@ from app.engine.expressions import (
     Literal,
     Member,
     Or,
+    Param,
     ParamSpec,
     Within,
     check,
@@ -227,3 +228,31 @@ def test_a_code_list_left_open_says_what_it_expected_and_where() -> None:
     with pytest.raises(ExpressionError) as caught:
         parse("region within [320000,")
     assert str(caught.value) == "expected a region or industry code, found the end of the condition (column 23)"
+
+
+@pytest.mark.parametrize(("condition", "problem"), [
+    ("export_revenue > entity_type", "export_revenue is a number: compare it with a numeric parameter"),
+    ("export_revenue > employees", "type mismatch: export_revenue is in yuan, employees is in persons"),
+    ("export_share >= sme", "type mismatch: export_share is in ratio, sme is in list"),
+    ('"a" == "b"', "a comparison needs a fact on one side"),
+    ('entity_type >= "enterprise"', "entity_type can only be compared with == or != to a quoted value"),
+    ('entity_type == ["enterprise"]', "entity_type can only be compared with == or != to a quoted value"),
+    ('"small" in size_class', "size_class is not a list"),
+    ('"retail" in employees', "employees is not a list"),
+    ("employees in sme", "`in` needs a value and a list fact, or an enum fact and a list"),
+    ('size_class in ["small", "huge"]', "'huge' is not a valid value of size_class (valid: micro, small, medium, large)"),
+    ('employees intersects ["x"]', "`intersects` needs a list fact on the left and a list on the right"),
+])
+def test_the_checker_says_why_a_condition_cannot_be_decided(condition: str, problem: str) -> None:
+    with pytest.raises(ExpressionError) as caught:
+        check(parse(condition), fact_specs(TABLES), PARAMS, TABLES)
+    assert str(caught.value) == problem
+
+
+def test_a_parameter_on_the_left_is_turned_round_and_two_figures_may_be_compared() -> None:
+    specs = fact_specs(TABLES)
+    assert check(parse("min_share <= export_share"), specs, PARAMS, TABLES) == Compare(
+        ">=", Fact("export_share"), Param("min_share"))
+    assert check(parse("export_revenue > import_value"), specs, PARAMS, TABLES) == Compare(
+        ">", Fact("export_revenue"), Fact("import_value"))
+    assert check(parse("size_class not in sme"), specs, PARAMS, TABLES) == Member(Fact("size_class"), Param("sme"), negated=True)
