@@ -7,7 +7,7 @@ PORT ?= 8000
 # database there (tests/conftest.py), so the `test` database itself is only used to connect.
 TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-.PHONY: install browser-deps run migrate seed lint test test-sqlite test-postgres check bench-engine bench-http bench-memory bench-registry bench-batch clean
+.PHONY: install browser-deps run migrate seed lint test test-sqlite test-postgres check bench-engine bench-http bench-memory bench-registry bench-batch mutation clean
 
 $(BIN)/.installed: pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -44,7 +44,7 @@ run: seed
 check: install
 	$(BIN)/python -m app rules check
 
-# Ruff with the rules pinned in pyproject.toml, then mypy on what [tool.mypy] names (app, bench,
+# Ruff with the rules pinned in pyproject.toml, then mypy on what [tool.mypy] names (app, bench, tools,
 # seeds/tools). `make test` runs this first, so a finding fails CI.
 lint: install
 	$(BIN)/ruff check .
@@ -63,6 +63,14 @@ test-postgres: install
 	fi
 
 test: lint test-sqlite test-postgres
+
+# Mutation testing of the engine and its SQL twin (README, Tests): mutmut copies the tree into mutants/
+# and runs the engine, rules and registry tests, on SQLite, against each mutant of app/engine and
+# app/registry/sql.py. Verdicts stay in mutants/: a rerun tests the mutants of changed functions and
+# the survivors again (tools/mutation_report.py); `rm -rf mutants` for a full run. Not in `make test`.
+MUTATION_JOBS ?= 2
+mutation: install
+	env -u TEST_DATABASE_URL $(BIN)/python tools/mutation_report.py --run --jobs $(MUTATION_JOBS)
 
 bench-engine: install
 	$(BIN)/python bench/engine.py
@@ -93,4 +101,4 @@ bench-batch: install
 	$(BIN)/python bench/batch.py --postgres-url '$(TEST_POSTGRES_URL)' $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) var .pytest_cache
+	rm -rf $(VENV) var .pytest_cache mutants

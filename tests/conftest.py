@@ -17,6 +17,7 @@ import pytest
 import yaml
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from hypothesis import settings
 from sqlalchemy import delete
 
 from tests import databases
@@ -25,6 +26,11 @@ from tests.databases import migrate
 ROOT = databases.ROOT
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
 ON_POSTGRES = TEST_DATABASE_URL.startswith("postgresql")
+
+# `make mutation` runs the fast tests once per mutant with `--hypothesis-profile=mutation`: the same
+# examples on every run, so a mutant is killed or survives alike each time, and fewer of them
+# (tests.helpers.examples).
+settings.register_profile("mutation", derandomize=True, database=None)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from hypothesis import settings
+
 
 def jsonable(profile: dict[str, Any]) -> dict[str, Any]:
     """A seed profile as JSON (YAML gives dates)."""
@@ -27,3 +29,44 @@ def assert_problem(response: Any, status: int, type_: str | None = None) -> dict
 # large firms too (looser). Each is an (old, new) replacement of the rule's SME size classes.
 SUMAO_STRICTER = ("    value: [micro, small, medium]\n", "    value: [micro]\n")
 SUMAO_LOOSER = ("    value: [micro, small, medium]\n", "    value: [micro, small, medium, large]\n")
+
+
+def examples(count: int) -> int:
+    """A property test's number of examples: `count`, or a tenth of it (at least 3) under Hypothesis's
+    `mutation` profile (tests/conftest.py), where `make mutation` runs the test once per mutant."""
+    if settings.get_current_profile_name() != "mutation":
+        return count
+    return max(count // 10, min(count, 3))
+
+
+def alias_bomb(levels: int = 9) -> str:
+    """Each level is nine aliases of the one before: 9**levels strings once expanded."""
+    lines = ['l0: &l0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    lines += [f"l{i}: &l{i} [{', '.join([f'*l{i - 1}'] * 9)}]" for i in range(1, levels)]
+    return "\n".join(lines) + "\n"
+
+
+# What every rule file needs, for a Shenzhen test rule named RULE_ID; the test adds its benefit,
+# parameters and criteria.
+RULE_HEADER = """\
+id: RULE_ID
+title: {zh: 测试, en: RULE_ID}
+region: ["440300"]
+issuer: {zh: 测试, en: test}
+document: {title: {zh: 测试, en: test}}
+kind: claim
+for_whom: {zh: 测试, en: test, citation: {basis: source, title: test}}
+how_to_apply: {zh: 测试, en: test}
+provenance: [{paragraph: 42, quote: 扩大“苏贸贷”惠企数量和放贷规模。}]
+"""
+
+# One criterion on company age (`OP` to replace) against an assumed bound of 3 years.
+AGE_RULE = RULE_HEADER.replace("RULE_ID", "age-rule") + """\
+benefit: {kind: service, summary: {zh: 测试, en: test}}
+parameters:
+  years: {value: 3, unit: years, basis: assumption, label: {zh: 年, en: years}, citation: {zh: 测试, en: test}}
+criteria:
+  - id: age
+    when: company_age_years OP years
+    explain: {met: {zh: 是, en: "yes"}, not_met: {zh: 否, en: "no"}, unknown: {zh: 未知, en: unknown}}
+"""

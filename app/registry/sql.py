@@ -129,9 +129,9 @@ class SqlCompiler:
         return func.substr(self.column("industry_code"), 1, len(code)) == code
 
     def compare(self, node: Compare) -> ColumnElement[bool]:
-        name, op, bound = node.left.name, node.op, self.value(node.right)  # type: ignore[union-attr]
-        if isinstance(node.right, Fact):
-            bound = self.column(node.right.name)
+        name, op = node.left.name, node.op  # type: ignore[union-attr]
+        # Two figures compared (export_revenue > import_value): the other side is a column too.
+        bound: Any = self.column(node.right.name) if isinstance(node.right, Fact) else self.value(node.right)
         if name == "company_age_years":
             return self.age(op, bound)
         if name == "size_class":

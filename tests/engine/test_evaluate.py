@@ -12,9 +12,19 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from app.engine import Profile, build_ruleset, evaluate, evaluate_rule, load_ruleset, next_questions
+from app.engine import (
+    Profile,
+    build_ruleset,
+    compile_rule,
+    evaluate,
+    evaluate_rule,
+    load_ruleset,
+    next_questions,
+)
 from app.engine.credit_code import credit_check_character
+from app.engine.errors import ProfileDateError
 from app.engine.ruleset import in_language
+from tests.helpers import AGE_RULE, RULE_HEADER
 from tests.profiles import catalogue, coarser, profiles
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -54,6 +64,7 @@ def test_not_met_explains_with_the_company_figures_and_the_gap(ruleset) -> None:
         "R&D intensity 2.4% is below the 3% required by 国科发火〔2016〕32号 第十一条(五)")
     (gap,) = criterion.gaps
     assert gap["required"] == 0.03 and gap["field"] == "rd_expense" and gap["field_required"] == 3_000_000
+    assert (gap["fact"], gap["op"], gap["actual"], gap["field_actual"]) == ("rd_intensity", ">=", 0.024, 2_400_000)
     assert gap["text"]["en"] == "needs R&D intensity ≥ 3%; has 2.4% (that is R&D expense ≥ 3,000,000 yuan)"
     assert gap["text"]["zh"] == "需要研发费用占营业收入比例≥3%；目前为2.4%（即研发费用≥300万元）"
 
@@ -138,16 +149,7 @@ def test_next_question_prefers_the_field_that_settles_most(ruleset) -> None:
     assert [(q.field, q.settles) for q in next_questions(decision)] == [("rd_expense", 1)]
 
 
-BANDED = """\
-id: banded
-title: {zh: 分档, en: banded}
-region: ["440300"]
-issuer: {zh: 测试, en: test}
-document: {title: {zh: 测试, en: test}}
-kind: claim
-for_whom: {zh: 测试, en: test, citation: {basis: source, title: test}}
-how_to_apply: {zh: 测试, en: test}
-provenance: [{paragraph: 42, quote: 扩大“苏贸贷”惠企数量和放贷规模。}]
+BANDED = RULE_HEADER.replace("RULE_ID", "banded") + """\
 benefit: {kind: subsidy, summary: {zh: 测试, en: test}}
 parameters:
   small_max: {value: 50000000, unit: yuan, basis: standard, label: {zh: 小, en: small}, citation: {zh: 测试, en: test}}
@@ -210,6 +212,96 @@ def test_a_firm_that_already_has_what_the_measure_leads_to_is_told_so() -> None:
     # Failing another criterion too is a plain refusal.
     weak = above.model_copy(update={"rd_expense": 10_000})
     assert not evaluate_rule(ruleset, ruleset.rules["below-line"], weak, as_of=IN_FORCE).already
+
+
+# The answer's words, on the catalogue: what a business reads under each criterion.
+TODAY = date(2026, 11, 28)
+
+
+def criterion_of(profile: dict[str, Any], policy_id: str, criterion_id: str):  # type: ignore[no-untyped-def]
+    result = evaluate(catalogue(), profile, as_of=TODAY).result(policy_id)
+    return next(criterion for criterion in result.criteria if criterion.id == criterion_id)
+
+
+@pytest.mark.parametrize(("region_code", "status", "zh", "en"), [
+    ("440305", "met", "注册地广东省深圳市南山区属于本政策适用地区（广东省深圳市）。",
+     "Registered in Nanshan District, Shenzhen, Guangdong, within the measure's region (Shenzhen, Guangdong)."),
+    ("440000", "unknown", "注册地只知道在广东省，本政策只适用于其中的广东省深圳市：请补充下一级行政区划。",
+     ("Registered somewhere in Guangdong; the measure covers only Shenzhen, Guangdong there: please give the next "
+     "level down (city or district).")),
+    ("320583", "not_met", "注册地江苏省苏州市昆山市不在本政策适用地区（广东省深圳市）内。",
+     "Registered in Kunshan, Suzhou, Jiangsu, outside the measure's region (Shenzhen, Guangdong)."),
+])
+def test_the_region_criterion_says_where_the_company_is_and_where_the_measure_applies(
+        region_code: str, status: str, zh: str, en: str) -> None:
+    region = criterion_of({"region_code": region_code}, "sz-unicorn", "region")
+    assert (region.status, region.explanation) == (status, {"zh": zh, "en": en})
+    assert region.missing_fields == (("region_code",) if status == "unknown" else ())
+
+
+def test_a_gap_names_the_figure_that_would_meet_the_bound() -> None:
+    profile = {"region_code": "440305", "entity_type": "enterprise", "founded_on": date(2020, 1, 1),
+               "listing_status": "unlisted", "valuation": 5_000_000_000}
+    (gap,) = criterion_of(profile, "sz-unicorn", "high-valuation").gaps
+    assert gap == {"fact": "valuation", "op": ">=", "required": 7_000_000_000, "actual": 5_000_000_000,
+                   "text": {"zh": "需要估值≥70亿元；目前为50亿元",  # a label inside an English sentence is lower case
+                            "en": "needs valuation ≥ 7,000,000,000 yuan; has 5,000,000,000 yuan"}}
+
+
+
+def test_a_ratio_gap_names_the_staff_it_takes() -> None:
+    # "Share of R&D staff" reads in lower case inside the sentence; "R&D staff" keeps its acronym.
+    (gap,) = criterion_of({"region_code": "440305", "employees": 100, "rd_staff": 5},
+                          "sz-high-tech-cultivation", "tech-staff-share").gaps
+    assert gap == {"fact": "rd_staff_share", "op": ">=", "required": 0.1, "actual": 0.05, "field": "rd_staff",
+                   "field_required": 10, "field_actual": 5,
+                   "text": {"zh": "需要研发人员占比≥10%；目前为5%（即研发人员数≥10人）",
+                            "en": "needs share of R&D staff ≥ 10%; has 5% (that is R&D staff ≥ 10 people)"}}
+
+@pytest.mark.parametrize(("industry", "zh", "en"), [
+    ("E4710", "本行业按有资质的建筑业企业的口径纳入规上统计，不看营业收入，无法据所填信息判断，按不符合处理；如已纳入统计，请向当地统计部门确认。",
+     ("This sector counts as above designated size by another measure than revenue (qualified construction "
+     "enterprise), which no figure here can show: treated as not met. A firm already in the statistics can "
+     "confirm it with the local statistics bureau.")),
+    ("J6621", "本行业没有规模以上（限额以上）统计标准，无法据企业信息认定为规上企业，按不符合处理。",
+     ("This sector has no above-designated-size (above-quota) statistical line, so no figure of the company "
+     "can make it one: treated as not met.")),
+])
+def test_a_size_line_no_figure_can_show_is_not_met_and_says_why(industry: str, zh: str, en: str) -> None:
+    profile = {"region_code": "440305", "industry_code": industry, "entity_type": "enterprise"}
+    below = criterion_of(profile, "sz-xiao-sheng-gui", "below-designated-size")
+    assert (below.status, below.explanation, below.gaps) == ("not_met", {"zh": zh, "en": en}, ())
+
+
+def test_a_company_is_not_evaluated_before_it_was_founded() -> None:
+    with pytest.raises(ProfileDateError) as caught:
+        evaluate(catalogue(), {"region_code": "440305", "founded_on": date(2027, 1, 1)}, as_of=TODAY)
+    assert (caught.value.field, str(caught.value)) == (
+        "founded_on", "founded_on: the company was founded on 2027-01-01, after the evaluation date 2026-11-28")
+
+
+def test_the_local_answer_holds_only_the_measures_whose_region_may_hold_the_company() -> None:
+    decision = evaluate(catalogue(), {"region_code": "320583"}, as_of=TODAY)
+    local = [result["policy_id"] for result in decision.to_dict(scope="local")["results"]]
+    everything = [result["policy_id"] for result in decision.to_dict()["results"]]
+    assert local and set(local) < set(everything)
+    assert all(policy_id.startswith("js-") for policy_id in local)  # Kunshan is in Jiangsu
+
+
+@pytest.mark.parametrize(("founded", "listing", "status", "provisional"), [
+    (date(2019, 1, 1), "unlisted", "not_met", True),  # too old: the assumed 3 years decide it
+    (date(2025, 6, 1), "unlisted", "met", True),  # young enough, by the assumed bound
+    (date(2025, 6, 1), "listed", "not_met", False),  # listed: the assumption plays no part
+    (date(2025, 6, 1), None, "unknown", False),
+])
+def test_a_verdict_that_rests_on_an_assumed_bound_says_so(founded: date, listing: str | None, status: str,
+                                                          provisional: bool) -> None:
+    text = AGE_RULE.replace("company_age_years OP years", 'not any(company_age_years >= years, listing_status == "listed")')
+    rule = compile_rule(text, "age-rule.yaml", tables=catalogue().tables)
+    profile = {"region_code": "440305", "founded_on": founded, **({"listing_status": listing} if listing else {})}
+    age = evaluate_rule(catalogue(), rule, Profile.model_validate(profile), as_of=TODAY).criteria[-1]
+    assert (age.status, age.provisional) == (status, provisional)
+    assert age.explanation["en"].endswith("pending confirmation by the department.)") is provisional
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])

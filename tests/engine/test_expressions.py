@@ -13,6 +13,7 @@ from app.engine.expressions import (
     Literal,
     Member,
     Or,
+    Param,
     ParamSpec,
     Within,
     check,
@@ -22,6 +23,7 @@ from app.engine.expressions import (
 )
 from app.engine.facts import fact_specs
 from app.engine.tables import load_tables
+from tests.profiles import catalogue
 
 TABLES = load_tables()
 SPECS = fact_specs(TABLES)
@@ -57,9 +59,23 @@ def test_within_takes_one_code_or_a_list() -> None:
     assert parse("industry within [C3831, C22]") == Within(Fact("industry"), ("C3831", "C22"))
 
 
-def test_render_writes_the_canonical_form_back() -> None:
-    text = 'all(export_share >= min_share, any("retail" in activities, region within [320100, 320500]))'
+@pytest.mark.parametrize("text", [
+    'all(export_share >= min_share, any("retail" in activities, region within [320100, 320500]))',
+    'not size_class in sme',
+    'any(region within 320000, size_class not in ["large", "medium"])',
+    'clusters intersects ["machine_tools", "intelligent_robots"]',
+    'entity_type == "enterprise"',
+])
+def test_render_writes_the_canonical_form_back(text: str) -> None:
     assert render(parse(text)) == text
+
+
+def test_every_condition_of_the_catalogue_reads_back_as_itself() -> None:
+    for rule in catalogue().rules.values():
+        params = {name: ParamSpec(name, tuple(p.value) if isinstance(p.value, list) else p.value, p.unit)
+                  for name, p in rule.definition.parameters.items()}
+        for criterion in rule.criteria:
+            assert check(parse(render(criterion.node)), SPECS, params, TABLES) == criterion.node, (rule.id, criterion.id)
 
 
 @pytest.mark.parametrize(
@@ -185,3 +201,58 @@ def test_industry_within_follows_the_code_hierarchy() -> None:
 def test_not_of_a_compound() -> None:
     assert evaluate("not (above_quota or export_share >= min_share)", above_quota=False, export_share=0.05) is True
     assert evaluate("not (above_quota or export_share >= min_share)", above_quota=False, export_share=None) is None
+
+
+def test_a_syntax_error_points_at_its_column() -> None:
+    with pytest.raises(ExpressionError) as caught:
+        parse("export_share => min_share")
+    assert (caught.value.reason, caught.value.column) == ("unexpected character '='", 14)
+    assert str(caught.value) == "unexpected character '=' (column 14)"
+
+
+@pytest.mark.parametrize(("export", "imports", "expected"), [
+    (5, 3, True), (3, 3, False), (2, 3, False), (None, 3, None), (5, None, None), (None, None, None)])
+def test_two_figures_compared_are_unknown_while_either_is(export: float | None, imports: float | None,
+                                                           expected: bool | None) -> None:
+    assert evaluate("export_revenue > import_value", export_revenue=export, import_value=imports) is expected
+
+
+@pytest.mark.parametrize(("region", "expected"), [("320583", False), ("440305", True), ("320000", None)])
+def test_a_region_inside_not_all_and_any_stays_three_valued(region: str, expected: bool | None) -> None:
+    # Kunshan is in Suzhou; a company known only to be in Jiangsu may or may not be.
+    assert evaluate("not region within 320500", region=region) is expected
+    assert evaluate("all(not region within 320500, any(region within [440300, 320000]))", region=region) is expected
+
+
+def test_a_code_list_left_open_says_what_it_expected_and_where() -> None:
+    with pytest.raises(ExpressionError) as caught:
+        parse("region within [320000,")
+    assert str(caught.value) == "expected a region or industry code, found the end of the condition (column 23)"
+
+
+@pytest.mark.parametrize(("condition", "problem"), [
+    ("export_revenue > entity_type", "export_revenue is a number: compare it with a numeric parameter"),
+    ("export_revenue > employees", "type mismatch: export_revenue is in yuan, employees is in persons"),
+    ("export_share >= sme", "type mismatch: export_share is in ratio, sme is in list"),
+    ('"a" == "b"', "a comparison needs a fact on one side"),
+    ('entity_type >= "enterprise"', "entity_type can only be compared with == or != to a quoted value"),
+    ('entity_type == ["enterprise"]', "entity_type can only be compared with == or != to a quoted value"),
+    ('"small" in size_class', "size_class is not a list"),
+    ('"retail" in employees', "employees is not a list"),
+    ("employees in sme", "`in` needs a value and a list fact, or an enum fact and a list"),
+    ('size_class in ["small", "huge"]', "'huge' is not a valid value of size_class (valid: micro, small, medium, large)"),
+    ('employees intersects ["x"]', "`intersects` needs a list fact on the left and a list on the right"),
+])
+def test_the_checker_says_why_a_condition_cannot_be_decided(condition: str, problem: str) -> None:
+    with pytest.raises(ExpressionError) as caught:
+        check(parse(condition), fact_specs(TABLES), PARAMS, TABLES)
+    assert str(caught.value) == problem
+
+
+def test_a_parameter_on_the_left_is_turned_round_and_two_figures_may_be_compared() -> None:
+    specs = fact_specs(TABLES)
+    assert check(parse("min_share <= export_share"), specs, PARAMS, TABLES) == Compare(
+        ">=", Fact("export_share"), Param("min_share"))
+    assert check(parse("export_revenue > import_value"), specs, PARAMS, TABLES) == Compare(
+        ">", Fact("export_revenue"), Fact("import_value"))
+    assert check(parse("size_class not in sme"), specs, PARAMS, TABLES) == Member(Fact("size_class"), Param("sme"), negated=True)

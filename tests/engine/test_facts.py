@@ -9,7 +9,20 @@ from datetime import date
 
 import pytest
 
-from app.engine.facts import company_age_years, derive_facts, missing_inputs
+from app.engine.errors import ExpressionError
+from app.engine.expressions import ParamSpec, check, parse
+from app.engine.facts import (
+    ACTIVITIES,
+    CERTIFICATIONS,
+    ENTITY_TYPES,
+    INDUSTRY_GROUPS,
+    LISTING_STATUSES,
+    SIZE_CLASSES,
+    company_age_years,
+    derive_facts,
+    fact_specs,
+    missing_inputs,
+)
 from app.engine.tables import load_tables
 
 TABLES = load_tables()
@@ -247,3 +260,81 @@ def test_region_ancestry_runs_district_city_province() -> None:
 def test_region_names_read_naturally() -> None:
     assert TABLES.region_name("320583", "zh") == "江苏省苏州市昆山市"
     assert TABLES.region_name("440305", "zh") == "广东省深圳市南山区"
+
+
+ASKED_EITHER_WAY = {
+    "company_age_years": ["founded_on"], "entity_type": ["entity_type"],
+    "rd_intensity": ["rd_expense", "annual_revenue"], "rd_staff_share": ["rd_staff", "employees"],
+    "export_share": ["export_revenue", "annual_revenue"], "domestic_revenue": ["annual_revenue", "export_revenue"],
+    "main_business_share": ["main_business_revenue", "annual_revenue"],
+}
+ASKED_WITHOUT_INDUSTRY = {
+    **ASKED_EITHER_WAY, "size_class": ["industry_code", "employees", "annual_revenue"],
+    "above_designated_size": ["industry_code", "annual_revenue"], "above_quota": ["industry_code", "annual_revenue"],
+    "designated_size_line": ["industry_code"], "industry_group": ["industry_code"], "industry": ["industry_code"],
+}
+
+
+@pytest.mark.parametrize(("profile", "asked"), [
+    ({"region_code": "440305"}, ASKED_WITHOUT_INDUSTRY),
+    # A manufacturer: its size by staff and revenue, its 规上 status by main business revenue.
+    ({"region_code": "440305", "industry_code": "C3911"},
+     {**ASKED_EITHER_WAY, "size_class": ["employees", "annual_revenue"],
+      "above_designated_size": ["main_business_revenue"], "above_quota": ["main_business_revenue"]}),
+    # Construction: size by revenue and assets; no figure settles 规上 status, so none is asked for it.
+    ({"region_code": "440305", "industry_code": "E4710"},
+     {**ASKED_EITHER_WAY, "size_class": ["annual_revenue", "total_assets"], "above_designated_size": [],
+      "above_quota": []}),
+    ({"region_code": "440000"}, {"urban_district": ["region_code"]}),  # a province: district or county?
+])
+def test_each_unknown_fact_asks_for_the_fields_that_settle_it(profile: dict, asked: dict) -> None:
+    facts = derive_facts(profile, date(2025, 6, 30), TABLES)
+    assert {fact: missing_inputs(fact, facts, TABLES) for fact in asked} == asked
+    given = {"annual_revenue": 1e9, "employees": 5, "total_assets": 1e9}  # every figure of every size table
+    assert missing_inputs("size_class", {**facts, **given}, TABLES) == (
+        [] if "industry_code" in profile else ["industry_code"])
+
+
+UNITS = {"employees": "persons", "rd_staff": "persons", "invention_patents": "count",
+         **dict.fromkeys(("annual_revenue", "main_business_revenue", "total_assets", "rd_expense", "export_revenue",
+                          "import_value", "valuation", "designated_size_line", "domestic_revenue"), "yuan"),
+         "company_age_years": "years",
+         **dict.fromkeys(("rd_intensity", "rd_staff_share", "export_share", "main_business_share"), "ratio")}
+VALUES = {"entity_type": ENTITY_TYPES, "listing_status": LISTING_STATUSES, "size_class": SIZE_CLASSES,
+          "industry_group": INDUSTRY_GROUPS}
+LISTS = {"certifications": CERTIFICATIONS, "activities": ACTIVITIES, "clusters": tuple(TABLES.clusters)}
+
+
+def condition_problem(text: str, params: dict[str, ParamSpec] | None = None) -> str | None:
+    try:  # the specs are built here, not at import, so the check runs on this process's code
+        check(parse(text), fact_specs(TABLES), params or {}, TABLES)
+    except ExpressionError as error:
+        return str(error)
+    return None
+
+
+@pytest.mark.parametrize(("fact", "unit"), UNITS.items())
+def test_a_figure_is_compared_with_a_parameter_of_its_own_unit(fact: str, unit: str) -> None:
+    assert condition_problem(f"{fact} >= p", {"p": ParamSpec("p", 1, unit)}) is None
+    other = "persons" if unit != "persons" else "yuan"
+    assert condition_problem(f"{fact} >= p", {"p": ParamSpec("p", 1, other)}) == (
+        f"type mismatch: {fact} is in {unit}, p is in {other}")
+
+
+@pytest.mark.parametrize(("fact", "values"), VALUES.items())
+def test_an_enum_fact_takes_its_values_and_names_them_when_refusing_another(fact: str, values: tuple) -> None:
+    assert all(condition_problem(f'{fact} == "{value}"') is None for value in values)
+    assert condition_problem(f'{fact} == "nope"') == f"'nope' is not a valid value of {fact} (valid: {', '.join(values)})"
+
+
+@pytest.mark.parametrize(("fact", "values"), LISTS.items())
+def test_a_list_fact_holds_its_values_only(fact: str, values: tuple) -> None:
+    assert all(condition_problem(f'"{value}" in {fact}') is None for value in values)
+    assert condition_problem(f'"nope" in {fact}') == f"'nope' is not a valid value of {fact} (valid: {', '.join(values)})"
+
+
+def test_yes_no_facts_and_places_are_conditions_of_their_own_kind() -> None:
+    for fact in ("urban_district", "above_designated_size", "above_quota"):
+        assert condition_problem(fact) is None
+    assert condition_problem("employees") == "employees is not a yes/no fact; compare it with something"
+    assert condition_problem("region within 320000") is None and condition_problem("industry within C39") is None

@@ -14,6 +14,7 @@ from app.engine.errors import ExpressionError
 from app.engine.expressions import ParamSpec, check, compile_node, parse
 from app.engine.facts import fact_specs
 from app.engine.tables import load_tables
+from tests.helpers import examples
 
 TABLES = load_tables()
 SPECS = fact_specs(TABLES)
@@ -23,7 +24,7 @@ WORDS = ["and", "or", "not", "in", "within", "intersects", "all", "any", "(", ")
          "320000", "C38", "1", "above_quota", "employees", "'", "\\", "é", "__import__"]
 
 
-@settings(max_examples=250, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(250), suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.sampled_from(WORDS), max_size=12).map(" ".join) | st.text(max_size=60))
 def test_the_parser_accepts_or_rejects_clearly(text: str) -> None:
     try:
@@ -53,7 +54,7 @@ JSON = st.recursive(
 FIELDS = list(Profile.model_fields)
 
 
-@settings(max_examples=250, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(250), suppress_health_check=[HealthCheck.too_slow])
 @given(st.dictionaries(st.sampled_from(FIELDS) | st.text(max_size=12), JSON, max_size=8))
 def test_profile_validation_accepts_or_names_the_field(data: dict[str, Any]) -> None:
     try:

@@ -8,8 +8,8 @@ from textwrap import dedent
 
 import pytest
 
-from app.engine import RuleSetError, build_ruleset, compile_rule
-from app.engine.ruleset import quote_problem
+from app.engine import RuleSetError, build_ruleset, compile_rule, load_ruleset
+from app.engine.ruleset import quote_problem, typography_problems
 
 SOURCE = (Path(__file__).parents[2] / "rules" / "sources" / "source-article.txt").read_text(encoding="utf-8")
 SOURCES = {"source-article.txt": SOURCE}
@@ -106,9 +106,31 @@ def test_a_bad_file_is_rejected_with_file_line_and_reason(change: tuple[str, str
     assert any(expected in message for message in messages), messages
 
 
+
+SECOND_EXPORTER = """\
+  - id: exporter
+    when: export_share >= min_export_share
+    explain: {met: {zh: 是, en: "yes"}, not_met: {zh: 否, en: "no"}, unknown: {zh: 未知, en: unknown}}
+"""
+AGE_IN_HALF_YEARS = (GOOD.replace("export_share >= min_export_share", "company_age_years >= min_age")
+                     .replace("  min_export_share:\n    value: 0.1\n    unit: ratio", "  min_age:\n    value: 2.5\n    unit: years")
+                     .replace("{export_share}", "{company_age_years}").replace("{min_export_share}", "{min_age}"))
+
+
+@pytest.mark.parametrize(("text", "messages"), [
+    (GOOD + SECOND_EXPORTER, ["rules/demo-rule.yaml:29: criterion id 'exporter' is used twice"]),
+    ("- just a list\n", ["rules/demo-rule.yaml:1: a rule file is a mapping (id:, title:, criteria:, ...)"]),
+    (GOOD.replace('"出口占比{export_share}"', '"出口占比{export_sahre}"'),
+     ["rules/demo-rule.yaml:26: criterion 'exporter': {export_sahre} in the met text (zh) names no fact or parameter"]),
+    (AGE_IN_HALF_YEARS, [("rules/demo-rule.yaml:24: criterion 'exporter': min_age (2.5) is compared with "
+                         "company_age_years: give a whole number of years")]),
+])
+def test_a_rule_author_reads_each_problem_at_its_line(text: str, messages: list[str]) -> None:
+    assert errors_of(text) == messages
+
 def test_an_unused_parameter_is_reported() -> None:
     text = GOOD.replace("parameters:\n", "parameters:\n  spare:\n    value: 1\n    unit: count\n    basis: assumption\n    label: {zh: 多余, en: spare}\n    citation: {zh: 无, en: none}\n", 1)
-    assert any("parameter 'spare' is not used" in message for message in errors_of(text))
+    assert errors_of(text) == ["rules/demo-rule.yaml:16: parameter 'spare' is not used by any criterion or explanation"]
 
 
 def test_yes_and_no_are_strings_not_booleans() -> None:
@@ -122,8 +144,20 @@ def test_every_problem_of_every_file_is_reported_at_once() -> None:
     broken_two = GOOD.replace("id: demo-rule", "id: demo-two").replace("kind: loan", "kind: gift")
     with pytest.raises(RuleSetError) as caught:
         build_ruleset({"demo-rule.yaml": broken_one, "demo-two.yaml": broken_two}, sources=SOURCES)
-    assert len(caught.value.errors) == 2
-    assert "2 problem(s) in the rule set" in str(caught.value)
+    assert str(caught.value) == (
+        "2 problem(s) in the rule set:\n"
+        "  rules/demo-rule.yaml:24: criterion 'exporter': unknown fact or parameter 'export_shar'\n"
+        "  rules/demo-two.yaml:13: benefit.kind: Input should be 'loan', 'fund', 'subsidy', 'voucher', 'status', "
+        "'space' or 'service'")
+    first = caught.value.errors[0]
+    assert (first.path, first.line, first.reason) == (
+        "rules/demo-rule.yaml", 24, "criterion 'exporter': unknown fact or parameter 'export_shar'")
+
+
+def test_a_folder_without_rule_files_is_refused_by_name(tmp_path: Path) -> None:
+    with pytest.raises(RuleSetError) as caught:
+        load_ruleset(tmp_path)
+    assert str(caught.value) == f"1 problem(s) in the rule set:\n  {tmp_path}: no rule files (*.yaml) found"
 
 
 def test_the_rule_set_version_changes_with_any_file() -> None:
@@ -150,6 +184,28 @@ def test_a_quote_may_run_across_a_page_break_split() -> None:
     assert quote_problem(quote, 41, SOURCE, "source-article.txt") is None
 
 
+
+SMALL_SOURCE = "第一段。\n\n  第二段甲乙。\n第三段丙丁，甲乙。\n"
+
+
+@pytest.mark.parametrize(("quote", "paragraph", "problem"), [
+    ("第二段甲乙。", 2, None),
+    ("第一段。第二段", 1, None),  # runs on across a page-break split
+    ("甲乙。", 3, None),  # found in 2 and 3: either is right
+    ("第二段甲乙。", 1, "quote begins in paragraph 2 of s.txt, not 1"),
+    ("甲乙。", 1, "quote begins in paragraph 2, 3 of s.txt, not 1"),
+    ("第三段丙戊", 3, "quote is not verbatim in s.txt: it matches up to '第三段丙' and then differs at '戊'"),
+    ("第一段。第二段甲乙。第三段丙丁，乙甲乙甲乙甲乙甲乙甲乙甲乙", 1,  # twelve characters either side
+     "quote is not verbatim in s.txt: it matches up to '第二段甲乙。第三段丙丁，' and then differs at '乙甲乙甲乙甲乙甲乙甲乙甲'"),
+])
+def test_a_quote_problem_says_where_the_quote_is_or_where_it_differs(quote: str, paragraph: int, problem: str | None) -> None:
+    assert quote_problem(quote, paragraph, SMALL_SOURCE, "s.txt") == problem
+
+
+def test_a_quote_from_a_missing_source_names_the_folder() -> None:
+    assert quote_problem("甲", 1, None, "s.txt") == "source 's.txt' is not in rules/sources/"
+
+
 def test_an_age_is_compared_with_whole_years_only() -> None:
     """Ages are compared by date on both paths; half a year has no date to compare with."""
     text = GOOD.replace("export_share >= min_export_share", "company_age_years <= max_age").replace(
@@ -157,3 +213,29 @@ def test_an_age_is_compared_with_whole_years_only() -> None:
                          " citation: {zh: 测试, en: test}}\n", 1)
     assert any("give a whole number of years" in message for message in errors_of(text))
     assert compile_text(text.replace("value: 2.5", "value: 3")).id == "demo-rule"
+
+
+def test_typography_problems_point_at_the_text_and_show_the_stray_space_in_context() -> None:
+    data = {"title": {"zh": "一二三四五六七八 九十一二三四五六", "en": "Demo（loan）"},
+            "criteria": [{"explain": {"met": {"zh": '说"是"', "en": "fine"}}}],
+            "provenance": [{"quote": "原文 照录"}], "examples": [{"name": {"zh": "例 子"}}]}  # verbatim, data
+    assert typography_problems(data) == [
+        (("title", "zh"), "title.zh: a space beside Chinese text ('三四五六七八 九十一二三四五')"),  # six before, 14 in all
+        (("title", "en"), "title.en: full-width '（' in English text"),
+        (("criteria", 0, "explain", "met", "zh"), "criteria.0.explain.met.zh: ASCII quotes in Chinese text: use “” or ‘’"),
+    ]
+    assert typography_problems({"zh": "开头 就有空格"}) == [(("zh",), "zh: a space beside Chinese text ('开头 就有空格')")]
+
+
+def test_a_rules_folder_is_loaded_with_its_sources_and_its_quotes_checked(tmp_path: Path) -> None:
+    (tmp_path / "sources").mkdir()
+    (tmp_path / "sources" / "source-article.txt").write_text(SOURCE, encoding="utf-8")
+    (tmp_path / "demo-rule.yaml").write_text(GOOD, encoding="utf-8")
+    assert list(load_ruleset(tmp_path).rules) == ["demo-rule"]
+    (tmp_path / "demo-rule.yaml").write_text(GOOD.replace("惠企数量", "惠民数量"), encoding="utf-8")
+    with pytest.raises(RuleSetError) as caught:
+        load_ruleset(tmp_path)
+    assert caught.value.errors[0].path == f"{tmp_path}/demo-rule.yaml"
+    assert "quote is not verbatim in source-article.txt" in caught.value.errors[0].reason
+    with pytest.raises(RuleSetError):
+        build_ruleset({"demo-rule.yaml": GOOD.replace("惠企数量", "惠民数量")}, sources=SOURCES)

@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from app.engine import Profile, evaluate
+from tests.helpers import examples
 from tests.profiles import catalogue, coarser, profiles
 
 DATES = (date(2021, 6, 30), date(2022, 6, 1), date(2023, 6, 30), date(2026, 11, 28))
@@ -35,7 +36,7 @@ def full_and_coarse(draw: st.DrawFn) -> tuple[dict[str, Any], dict[str, Any]]:
 # 1,500 pairs on 4 dates: 6,000 comparisons of 33 answers each, in about 20 s on a 2-core machine.
 # Before regions, size classes, revenue lines and ages were three-valued, this found a contradiction
 # within its first few dozen examples.
-@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(max_examples=examples(1500), deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(full_and_coarse())
 def test_a_coarser_profile_is_never_contradicted_by_the_full_one(pair: tuple[dict[str, Any], dict[str, Any]]) -> None:
     full, coarse = pair
@@ -49,7 +50,7 @@ def test_a_coarser_profile_is_never_contradicted_by_the_full_one(pair: tuple[dic
                 )
 
 
-@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(max_examples=examples(500), deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(full_and_coarse())
 def test_every_needs_info_asks_for_a_field_the_company_has_not_given(pair: tuple[dict[str, Any], dict[str, Any]]) -> None:
     _, coarse = pair
