@@ -9,14 +9,15 @@ The whole call is refused (422 problem+json, before any line) only when the body
 of 1 to 1,000 items.
 
 Lines are decided in chunks on a worker thread, so a batch shares the event loop with other requests
-instead of holding it for a second; the chunk's commits are awaited together (one group commit).
+instead of holding it for a second; a chunk's commits are awaited together (one group commit) while
+the next chunk is decided.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from datetime import date
 from typing import Any
 
@@ -120,11 +121,18 @@ async def match_batch(request: Request) -> StreamingResponse:
     client_id = caller.id if caller else None
     path = request.url.path
 
+    def decide(start: int) -> Awaitable[list[tuple[int, service.Matched | bytes]]]:
+        chunk = list(enumerate(items[start:start + CHUNK], start))
+        return asyncio.ensure_future(to_thread.run_sync(_decide, chunk, ruleset, today, client_id, path))
+
     async def lines() -> AsyncIterator[bytes]:
-        for start in range(0, len(items), CHUNK):
-            chunk = list(enumerate(items[start:start + CHUNK], start))
-            decided = await to_thread.run_sync(_decide, chunk, ruleset, today, client_id, path)
+        starts = range(0, len(items), CHUNK)
+        upcoming = decide(starts[0])
+        for start in starts:
+            decided = await upcoming
             stored = [decisions.submit(d.row) if isinstance(d, service.Matched) else None for _, d in decided]
+            if start + CHUNK < len(items):  # the next chunk is decided while this one commits and is sent
+                upcoming = decide(start + CHUNK)
             for (index, line), commit in zip(decided, stored, strict=True):
                 if commit is not None:
                     assert isinstance(line, service.Matched)
