@@ -577,11 +577,11 @@ def _compile(node: Node, params: Mapping[str, ParamSpec], tables: Tables, compil
 
             return in_list_fact
         name = node.item.name  # type: ignore[union-attr]
-        allowed = frozenset(_list_value(node.container, params))
+        allowed = frozenset(list_value(node.container, params))
         return _enum_test(name, lambda value: (value in allowed) != negated)
     if isinstance(node, Intersects):
         name = node.left.name  # type: ignore[union-attr]
-        wanted = frozenset(_list_value(node.right, params))
+        wanted = frozenset(list_value(node.right, params))
 
         def intersects(facts: Mapping[str, Any]) -> Truth:
             values = facts.get(name)
@@ -619,7 +619,9 @@ def _enum_test(name: str, test: Callable[[str], bool]) -> Evaluator:
     return enum_test
 
 
-def _list_value(operand: Operand, params: Mapping[str, ParamSpec]) -> tuple[str, ...]:
+def list_value(operand: Operand, params: Mapping[str, ParamSpec]) -> tuple[str, ...]:
+    """The values of a list operand; a single value (`in "enterprise"`, `intersects "car_dealer"`) is a
+    list of one, as the checker lets a rule write it."""
     if isinstance(operand, Param):
         return tuple(params[operand.name].value)
     value = operand.value  # type: ignore[union-attr]

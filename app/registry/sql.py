@@ -29,6 +29,7 @@ from app.engine.expressions import (
     Or,
     Param,
     Within,
+    list_value,
     names_in,
 )
 from app.engine.facts import ACTIVITIES, CERTIFICATIONS, SIZE_CLASSES, UNSETTLEABLE_FACTS, years_before
@@ -102,7 +103,7 @@ class SqlCompiler:
             return self.member(node)
         if isinstance(node, Intersects):
             assert isinstance(node.left, Fact), node  # the checker puts the list fact on the left
-            mask: int = sum(self.bits[node.left.name][v] for v in self.value(node.right))
+            mask: int = sum(self.bits[node.left.name][v] for v in list_value(node.right, self.rule.params))
             return self.column(f"{node.left.name}_mask").op("&")(mask) != 0
         raise AssertionError(node)
 
@@ -167,10 +168,10 @@ class SqlCompiler:
         else:
             assert not isinstance(item, Literal), node  # a fact in a list, as the checker allows
             if item.name == "size_class":
-                allowed = set(self.value(node.container))
+                allowed = set(list_value(node.container, self.rule.params))
                 return self.size_class(set(SIZE_CLASSES) - allowed if node.negated else allowed)
             # an enum fact in a list
-            values = list(self.value(node.container))
+            values = list(list_value(node.container, self.rule.params))
             found = self.column(item.name).in_(values) if values else _null_or(self.column(item.name), false())
         return not_(found) if node.negated else found
 

@@ -237,6 +237,8 @@ FORMS = [
     "export_revenue > import_value", "not above_designated_size", "above_quota", "urban_district",
     '"high_tech_enterprise" not in certifications', 'activities intersects ["importer", "car_dealer"]',
     "industry within [C39, I65]", "any(not region within 440305, size_class in [\"micro\"])",
+    # a list of one written as a single value, as the checker allows
+    'activities intersects "car_dealer"', 'entity_type in "enterprise"', 'size_class not in "small"',
 ]
 
 
