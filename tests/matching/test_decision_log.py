@@ -266,3 +266,20 @@ def test_on_postgresql_decision_commits_wait_for_the_disk_only_when_configured(d
         decisions.close()
         engine.dispose()
     assert settings == ["on" if synchronous else "off"]
+
+
+@pytest.mark.postgres
+def test_a_connection_the_server_dropped_while_idle_is_replaced_without_refusing_anyone(log_for, ruleset,
+                                                                                         database_url) -> None:
+    from sqlalchemy import text as sql
+
+    decisions, factory = log_for()
+    decisions.submit(row(ruleset)).result(timeout=10)
+    with make_engine(database_url).connect() as admin:  # the server ends the log's session (a restart, say)
+        admin.execute(sql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                          "WHERE datname = current_database() AND pid <> pg_backend_pid()"))
+    after = row(ruleset)
+    decisions.submit(after).result(timeout=10)
+    assert decisions.available
+    with factory() as session:
+        assert session.get(Decision, after["id"]) is not None
