@@ -26,7 +26,6 @@ from app.console.sessions import COOKIE_PATH
 from app.console.web import client_ip, page
 from app.deps import CheckedOfficial, CurrentOfficial, DecisionLogDep, RuleSetDep, SessionDep, TodayDep
 from app.engine import RuleSet
-from app.engine.tables import Tables
 from app.errors import AppError
 from app.matching import service
 from app.matching.csv_export import spreadsheet_cell
@@ -119,7 +118,7 @@ def as_form(cells: dict[str, str]) -> MultiDict:
     return MultiDict(items)
 
 
-def _problem(entered: Entered, tables: Tables, lang: str) -> str:
+def _problem(entered: Entered, lang: str) -> str:
     return "; ".join(f"{name}: {text[lang]}" for name, text in entered.errors.items()) or "?"
 
 
@@ -140,7 +139,7 @@ def match_lines(lines: list[tuple[int, dict[str, str]]], ruleset: RuleSet, decis
         head = [str(number), cells.get("name", ""), cells.get("credit_code", "")]
         if matched is None or stored is None:
             refused += 1
-            rows.append([*head, "", "", "", "invalid" if lang == "en" else "无效", "", _problem(entered, ruleset.tables, lang)])
+            rows.append([*head, "", "", "", "invalid" if lang == "en" else "无效", "", _problem(entered, lang)])
             continue
         try:
             stored.result()

@@ -56,7 +56,7 @@ def in_language(value: Any, lang: str) -> Any:
     return value
 
 
-# The fields of a result that depend only on the rule version (Rule.result_texts).
+# The fields of a result that depend only on the rule version (Rule.result_texts_in).
 RESULT_TEXT_FIELDS = ("title", "kind", "benefit", "how_to_apply", "validity", "document")
 
 @dataclass(frozen=True, slots=True)
@@ -154,15 +154,10 @@ class Rule:
                          "issued_on": _iso(document.issued_on), "url": document.url},
         }
 
-    @cached_property
-    def result_texts(self) -> dict[str, Any]:
-        """What every result of this rule version carries unchanged, whatever the profile: its title
-        and the actionable fields (RESULT_TEXT_FIELDS). The decision log keeps them once, with the rule's
-        text, instead of with every decision."""
-        return {"title": self.title, **self.actionable}
-
     def result_texts_in(self, languages: tuple[str, ...]) -> tuple[dict[str, str], dict[str, Any]]:
-        """The title and the actionable fields in these languages (both, or one), kept once made."""
+        """What every result of this rule version carries unchanged, whatever the profile: its title and
+        the actionable fields (RESULT_TEXT_FIELDS), in these languages (both, or one), kept once made.
+        The decision log keeps them once, with the rule's text, instead of with every decision."""
         made = self._texts_by_languages.get(languages)
         if made is None:
             one = languages != LANGUAGES

@@ -11,8 +11,8 @@ from datetime import UTC, datetime
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
+from app.companies import service as companies_service
 from app.db.models import Company, CompanyStatus, Outreach, StatusEvent
-from app.errors import CompanyNotFoundError
 from app.events.service import insert_for
 
 STATES = ("contacted", "confirmed")
@@ -56,12 +56,7 @@ def mark(session: Session, *, company_id: str, policy_id: str, state: str, offic
          now: datetime | None = None) -> Company:
     """Record that an official contacted the company about the measure, or that it confirmed."""
     assert state in STATES, state
-    try:
-        company = session.get(Company, uuid.UUID(company_id))
-    except ValueError:
-        company = None
-    if company is None:
-        raise CompanyNotFoundError(f"No company {company_id}.", company_id=company_id)
+    company = companies_service.get_company(session, company_id)
     values = {"state": state, "official_id": official_id, "updated_at": now or datetime.now(UTC)}
     statement = insert_for(session, Outreach.__table__).values(company_id=company.id, policy_id=policy_id, **values)
     session.execute(statement.on_conflict_do_update(

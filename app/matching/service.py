@@ -123,20 +123,23 @@ def logged_answer(session: Session, row: Decision, *, current: RuleSet) -> dict[
     answer: dict[str, Any] = row.results
     wanted = {result["policy_id"]: result["rule_version"] for result in answer["results"]
               if "title" not in result}  # decisions logged before texts were kept apart carry them
-    texts = {pid: current.rules[pid].result_texts for pid, version in wanted.items()
+    rules = {pid: current.rules[pid] for pid, version in wanted.items()
              if pid in current.rules and current.rules[pid].version == version}
-    older = {pid: version for pid, version in wanted.items() if pid not in texts}
+    older = {pid: version for pid, version in wanted.items() if pid not in rules}
     if older:
         files, _ = policies_service.rule_texts(session, older)
         if files:
-            texts |= {pid: rule.result_texts for pid, rule in build_ruleset(files).rules.items()}
+            rules |= build_ruleset(files).rules
     lang = answer.get("lang", "both")
+    languages = LANGUAGES if lang == "both" else (lang,)
     results = []
     for result in answer["results"]:
-        own = texts.get(result["policy_id"]) if "title" not in result else None
-        if own is not None and lang != "both":
-            own = in_language(own, lang)
-        results.append(result if own is None else {**result, **own})
+        rule = rules.get(result["policy_id"]) if "title" not in result else None
+        if rule is None:
+            results.append(result)
+            continue
+        title, actionable = rule.result_texts_in(languages)
+        results.append({**result, "title": title, **actionable})
     return {**answer, "results": results}
 
 
