@@ -5,8 +5,9 @@
 For each size it prints per-profile latency (p50, p99) of
   - `evaluate`: the engine as the service calls it (compiled rules, region index, derived facts once,
     explanations built only when read);
-  - `evaluate + answer`: the same plus building the full contract answer for the in-region rules
-    (criteria, explanations, gaps), which is what a partner receives;
+  - `evaluate + answer`: the same plus writing the contract answer with `scope=local` (the rules whose
+    region holds or may hold the company: criteria, explanations, gaps, in both languages), the JSON
+    a partner receives;
   - `naive`: a plain tree interpreter that walks every rule's tree for every profile, region included,
     and re-derives nothing but the facts once (the baseline measured in the same run);
 and the ratio naive / evaluate. Rules and profiles come from a fixed seed, so runs are comparable.
@@ -301,7 +302,7 @@ def main() -> int:
 
         def answer(profile: Profile) -> Any:
             decision = evaluate(ruleset, profile, as_of=AS_OF)  # noqa: B023
-            return [result.to_dict() for result in decision.evaluated]
+            return decision.to_json("local")
 
         naive_sample = profiles[: args.naive_profiles]
         for profile in naive_sample[:50]:  # the two must agree before their speed means anything

@@ -14,6 +14,8 @@ from datetime import date
 from functools import cached_property
 from typing import Any
 
+import orjson
+
 from .errors import ProfileDateError
 from .expressions import Fact, Param, any_of_truths, deciding_leaves, names_in, near_miss
 from .facts import RATIOS, SIZE_CLASSES, derive_facts, missing_inputs
@@ -48,6 +50,9 @@ PROVISIONAL = {
 # Bounds the rule set's memory of region criteria as answered (some 500 bytes each): the catalogue
 # in 600 places, or 10,000 rules in 2.
 REGION_CRITERIA_KEPT = 20_000
+# Stands for the region criterion in a result kept as bytes around it (RuleResult.to_json): JSON as
+# orjson writes it never holds a NUL byte (it escapes control characters).
+_PLACE = b"\x00"
 _OP_TEXT = {">=": "≥", ">": ">", "<=": "≤", "<": "<", "==": "=", "!=": "≠"}
 
 
@@ -143,20 +148,36 @@ class RuleResult:
         return self._missing_fields
 
     def to_dict(self) -> dict[str, Any]:
-        """The contract's result: serialise it, do not change it (parts are shared: the title is the
-        rule's own, and the region criterion is kept for the next company registered in the same place)."""
-        title, actionable = self.rule.result_texts_in(self._reading.languages)
-        return {
-            "policy_id": self.rule.id,
-            "status": self.status,
-            "title": title,
-            "criteria": [self._region_dict(), *(criterion.to_dict() for criterion in self._own_criteria)],
-            "missing_fields": list(self.missing_fields),
-            "rule_version": self.rule.version,
-            **actionable,
-            "assumptions": self.assumptions,
-            "already": self.already,
-        }
+        """The contract's result (the JSON of `to_json`, read back)."""
+        return orjson.loads(self.to_json()[0])
+
+    def to_json(self) -> tuple[bytes, bytes]:
+        """The contract's result as JSON, and the same without the texts that depend only on the rule
+        version (RESULT_TEXT_FIELDS), as the decision log keeps it. Written from parts kept once made:
+        the rule's texts, its region criterion for this place and, for a rule whose region does not
+        hold the company (most of an answer), everything around that criterion."""
+        if self.in_region is not False:
+            return self._joined(self._region_json())
+        reading = self._reading
+        kept, key = reading.ruleset.outside_results, (self.rule.id, reading.languages)
+        parts = kept.get(key)
+        if parts is None:  # the same for every company outside the rule's region, but for the place named
+            sent, logged = (text.partition(_PLACE) for text in self._joined(_PLACE))
+            parts = kept[key] = (sent[0], sent[2], logged[0], logged[2])
+        sent_before, sent_after, logged_before, logged_after = parts
+        region = self._region_json()
+        return sent_before + region + sent_after, logged_before + region + logged_after
+
+    def _joined(self, region: bytes) -> tuple[bytes, bytes]:
+        title, actionable = self.rule.result_texts_json(self._reading.languages)
+        dumps, own = orjson.dumps, self._own_criteria
+        start = (b'{"policy_id":', dumps(self.rule.id), b',"status":', dumps(self.status))
+        decided = (b',"criteria":[', region,
+                   b"," + dumps([criterion.to_dict() for criterion in own])[1:-1] if own else b"",
+                   b'],"missing_fields":', dumps(self.missing_fields), b',"rule_version":', dumps(self.rule.version))
+        end = (b',"assumptions":', dumps(self.assumptions), b',"already":true}' if self.already else b',"already":false}')
+        return (b"".join((*start, b',"title":', title, *decided, b",", actionable, *end)),
+                b"".join((*start, *decided, *end)))
 
     @property
     def already(self) -> bool:
@@ -171,14 +192,14 @@ class RuleResult:
         """The criteria whose verdict rests on a threshold of Huiqi's own (basis `assumption`)."""
         return [criterion.id for criterion in self._own_criteria if criterion.provisional]
 
-    def _region_dict(self) -> dict[str, Any]:
+    def _region_json(self) -> bytes:
         reading = self._reading
         kept, key = reading.ruleset.region_criteria, (self.rule.id, reading.facts["region"], reading.languages)
         criterion = kept.get(key)
         if criterion is None:
             if len(kept) >= REGION_CRITERIA_KEPT:
                 kept.clear()
-            criterion = kept[key] = self._region_criterion().to_dict()
+            criterion = kept[key] = orjson.dumps(self._region_criterion().to_dict())
         return criterion
 
     # -- building the explanation ------------------------------------------------------------------
@@ -332,11 +353,8 @@ class Evaluation:
     def results(self) -> list[RuleResult]:
         """Every rule in force, eligible first, then needs_info, then ineligible; by id within each."""
         candidates = {rule for rule, _ in self.ruleset.candidates(self.facts["region"])}
-        outside = [
-            RuleResult(rule, INELIGIBLE, self._reading, in_region=False)
-            for rule in self.ruleset.rules.values()
-            if rule not in candidates and rule.in_force(self.as_of)
-        ]
+        outside = [RuleResult(rule, INELIGIBLE, self._reading, in_region=False)
+                   for rule in self.ruleset.in_force_on(self.as_of) if rule not in candidates]
         return sorted(self._evaluated + outside, key=lambda result: (_STATUS_ORDER[result.status], result.rule.id))
 
     @property
@@ -376,15 +394,24 @@ class Evaluation:
         """The results of the rules whose region holds, or may hold, the company: `scope=local`."""
         return sorted(self._evaluated, key=lambda result: (_STATUS_ORDER[result.status], result.rule.id))
 
+    def results_in(self, scope: str) -> list[RuleResult]:
+        """Every policy in force (`scope="all"`), or only those whose region holds or may hold the
+        company (`scope="local"`)."""
+        return self.local_results if scope == "local" else self.results
+
     def to_dict(self, scope: str = "all") -> dict[str, Any]:
-        """The public contract's answer: every policy in force (`scope="all"`), or only those whose
-        region holds or may hold the company (`scope="local"`)."""
-        results = self.local_results if scope == "local" else self.results
-        return {
-            "ruleset": {"version": self.ruleset.version, "as_of": self.as_of.isoformat()},
-            "derived": self.derived,
-            "results": [result.to_dict() for result in results],
-        }
+        """The public contract's answer for `scope` (the JSON of `to_json`, read back)."""
+        return orjson.loads(self.to_json(scope)[0])
+
+    def to_json(self, scope: str = "all", members: dict[str, Any] | None = None) -> tuple[bytes, bytes]:
+        """The public contract's answer for `scope` as JSON, with `members` after its results; and the
+        same without each result's rule-version texts, as the decision log keeps it (RuleResult.to_json)."""
+        head = orjson.dumps({"ruleset": {"version": self.ruleset.version, "as_of": self.as_of.isoformat()},
+                             "derived": self.derived})[:-1] + b',"results":['
+        tail = b"]" + (b"," + orjson.dumps(members)[1:] if members else b"}")
+        results = [result.to_json() for result in self.results_in(scope)]
+        return (head + b",".join(sent for sent, _ in results) + tail,
+                head + b",".join(kept for _, kept in results) + tail)
 
 
 def check_founding(profile: Profile, as_of: date) -> None:

@@ -15,6 +15,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+import orjson
 from pydantic import ValidationError
 
 from .errors import ExpressionError, RuleFileError, RuleSetError
@@ -56,6 +57,8 @@ def in_language(value: Any, lang: str) -> Any:
     return value
 
 
+# Bounds RuleSet.in_force_on's memory: a date per day of the years an API is asked about.
+IN_FORCE_DATES_KEPT = 4_000
 # The fields of a result that depend only on the rule version (Rule.result_texts_in).
 RESULT_TEXT_FIELDS = ("title", "kind", "benefit", "how_to_apply", "validity", "document")
 
@@ -166,6 +169,19 @@ class Rule:
             self._texts_by_languages[languages] = made
         return made
 
+    def result_texts_json(self, languages: tuple[str, ...]) -> tuple[bytes, bytes]:
+        """`result_texts_in` as JSON, kept once made: the title, and the actionable fields as the members
+        of an object (`"kind":…,"document":{…}`), to be written into a result as they are."""
+        made = self._texts_json_by_languages.get(languages)
+        if made is None:
+            title, actionable = self.result_texts_in(languages)
+            made = self._texts_json_by_languages[languages] = (orjson.dumps(title), orjson.dumps(actionable)[1:-1])
+        return made
+
+    @cached_property
+    def _texts_json_by_languages(self) -> dict[tuple[str, ...], tuple[bytes, bytes]]:
+        return {}
+
     @cached_property
     def _texts_by_languages(self) -> dict[tuple[str, ...], tuple[dict[str, str], dict[str, Any]]]:
         return {}
@@ -202,7 +218,12 @@ class RuleSet:
     _candidates: dict[str, tuple[tuple[Rule, bool | None], ...]] = field(default_factory=dict)
     # Kept by evaluate.py: each rule's region criterion as answered, which depends only on the rule
     # and the company's region code and the answer's languages.
-    region_criteria: dict[tuple[str, str, tuple[str, ...]], dict[str, Any]] = field(default_factory=dict, repr=False)
+    region_criteria: dict[tuple[str, str, tuple[str, ...]], bytes] = field(default_factory=dict, repr=False)
+    # Kept by evaluate.py: the result of a rule for a company outside its region, as JSON around its
+    # region criterion, per rule and languages.
+    outside_results: dict[tuple[str, tuple[str, ...]], tuple[bytes, bytes, bytes, bytes]] = field(
+        default_factory=dict, repr=False)
+    _in_force: dict[date, tuple[Rule, ...]] = field(default_factory=dict, repr=False)
     # Kept by examples.run_examples: each rule's worked examples as run with this rule set (they never
     # change within one), so a page that shows them does not run them again.
     example_outcomes: dict[str, list[Any]] = field(default_factory=dict, repr=False)
@@ -218,6 +239,15 @@ class RuleSet:
                         below_region.setdefault(ancestor, {})[rule.id] = rule
         self._by_region = {code: tuple(rules) for code, rules in by_region.items()}
         self._below_region = {code: tuple(rules.values()) for code, rules in below_region.items()}
+
+    def in_force_on(self, as_of: date) -> tuple[Rule, ...]:
+        """The rules in force on `as_of`, kept per date (every answer asks; the dates asked are few)."""
+        found = self._in_force.get(as_of)
+        if found is None:
+            if len(self._in_force) >= IN_FORCE_DATES_KEPT:
+                self._in_force.clear()
+            found = self._in_force[as_of] = tuple(rule for rule in self.rules.values() if rule.in_force(as_of))
+        return found
 
     @cached_property
     def covered_regions(self) -> tuple[str, ...]:

@@ -17,7 +17,6 @@ from app.clients.service import Caller
 from app.db.models import Decision
 from app.db.session import RawJSON
 from app.engine import (
-    RESULT_TEXT_FIELDS,
     Profile,
     RuleSet,
     RuleSetError,
@@ -35,37 +34,6 @@ DATABASE_UNAVAILABLE = (OperationalError, PoolTimeoutError)
 
 # Parts of one policy's result that make up the decision (the rule version is compared separately).
 _DECIDING = ("status", "criteria", "missing_fields")
-
-
-def _plain(value: Any) -> Any:
-    """JSON-shaped copy (dates as ISO strings), as it is stored and as it is compared."""
-    return orjson.loads(orjson.dumps(value))
-
-
-SCOPES = ("all", "local")
-LANGS = ("both", "zh", "en")
-
-
-def _answer(ruleset: RuleSet, profile: Profile, as_of: date, scope: str, lang: str,
-            ) -> tuple[dict[str, Any], dict[str, str]]:
-    evaluation = evaluate(ruleset, profile, as_of=as_of, languages=LANGUAGES if lang == "both" else (lang,))
-    answer = evaluation.to_dict(scope)
-    questions = [
-        {"field": q.field, "settles": q.settles, **question_text(q.field, evaluation.facts, ruleset.tables)}
-        for q in next_questions(evaluation)
-    ]
-    answer["questions"] = questions if lang == "both" else in_language(questions, lang)
-    if scope != "all" or lang != "both":  # what a replay needs to answer the same way
-        answer["scope"], answer["lang"] = scope, lang
-    versions = evaluation.rule_versions
-    return answer, {result["policy_id"]: versions[result["policy_id"]] for result in answer["results"]}
-
-
-def decide(ruleset: RuleSet, profile: Profile, *, as_of: date, scope: str = "all", lang: str = "both",
-           ) -> tuple[dict[str, Any], dict[str, str]]:
-    """Evaluate; return the answer (contract shape plus `questions`) and the rule versions used."""
-    answer, rule_versions = _answer(ruleset, profile, as_of, scope, lang)
-    return _plain(answer), rule_versions
 
 
 @dataclass(frozen=True)
@@ -89,30 +57,36 @@ class Matched:
 
 def match(ruleset: RuleSet, profile: Profile, *, as_of: date, scope: str = "all", lang: str = "both",
           client_id: uuid.UUID | None = None, company_id: uuid.UUID | None = None) -> Matched:
-    """Decide, for every entry point (the API, the form, a stored company, a batch line). The engine's
-    answer shares some values with the rule set (titles); serialising at once, in the request, is what
-    makes that safe."""
-    answer, rule_versions = _answer(ruleset, profile, as_of, scope, lang)
-    answer_json = orjson.dumps(answer)
-    decision_id = uuid.uuid4()
+    """Decide, for every entry point (the API, the form, a stored company, a batch line): the answer
+    (contract shape plus `questions`) and its decision row."""
+    evaluation = evaluate(ruleset, profile, as_of=as_of, languages=LANGUAGES if lang == "both" else (lang,))
+    questions = [
+        {"field": q.field, "settles": q.settles, **question_text(q.field, evaluation.facts, ruleset.tables)}
+        for q in next_questions(evaluation)
+    ]
+    members: dict[str, Any] = {"questions": questions if lang == "both" else in_language(questions, lang)}
+    if scope != "all" or lang != "both":  # what a replay needs to answer the same way
+        members |= {"scope": scope, "lang": lang}
     # Stored without what each rule version says the same way to everyone (two thirds of the bytes):
-    # `logged_answer` puts it back from the rule's stored text. Each result is a dict of this answer's
-    # own (RuleResult.to_dict), already serialised above, so its texts are taken out in place.
-    for result in answer["results"]:
-        for key in RESULT_TEXT_FIELDS:
-            del result[key]
+    # `logged_answer` puts it back from the rule's stored text.
+    answer_json, answer_without_texts = evaluation.to_json(scope, members)
+    results = evaluation.results_in(scope)
+    decision_id = uuid.uuid4()
     row = {
-        "id": decision_id, "created_at": datetime.now(UTC), "as_of": as_of,
-        "ruleset_version": answer["ruleset"]["version"], "rule_versions": rule_versions,
-        "outcomes": outcomes(answer), "profile": RawJSON(profile.model_dump_json(exclude_none=True)),
-        "results": RawJSON(orjson.dumps(answer).decode()), "company_id": company_id, "client_id": client_id,
+        "id": decision_id, "created_at": datetime.now(UTC), "as_of": as_of, "ruleset_version": ruleset.version,
+        "rule_versions": {result.rule.id: result.rule.version for result in results},
+        "outcomes": {result.rule.id: result.status for result in results},
+        "profile": RawJSON(profile.model_dump_json(exclude_none=True)),
+        "results": RawJSON(answer_without_texts.decode()), "company_id": company_id, "client_id": client_id,
     }
     return Matched(decision_id, answer_json, row)
 
 
-def outcomes(answer: dict[str, Any]) -> dict[str, str]:
-    """Each policy's status in an answer: the `decision.outcomes` that decisions are searched by."""
-    return {result["policy_id"]: result["status"] for result in answer["results"]}
+def decide(ruleset: RuleSet, profile: Profile, *, as_of: date, scope: str = "all", lang: str = "both",
+           ) -> tuple[dict[str, Any], dict[str, str]]:
+    """Evaluate; return the answer (contract shape plus `questions`) and the rule versions used."""
+    matched = match(ruleset, profile, as_of=as_of, scope=scope, lang=lang)
+    return matched.answer(), matched.row["rule_versions"]
 
 
 def logged_answer(session: Session, row: Decision, *, current: RuleSet) -> dict[str, Any]:
