@@ -77,7 +77,7 @@ def match(ruleset: RuleSet, profile: Profile, *, as_of: date, scope: str = "all"
         "rule_versions": {result.rule.id: result.rule.version for result in results},
         "outcomes": {result.rule.id: result.status for result in results},
         "profile": RawJSON(profile.model_dump_json(exclude_none=True)),
-        "results": RawJSON(answer_without_texts.decode()), "company_id": company_id, "client_id": client_id,
+        "results": answer_without_texts, "company_id": company_id, "client_id": client_id,
     }
     return Matched(decision_id, answer_json, row)
 

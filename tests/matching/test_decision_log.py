@@ -86,7 +86,7 @@ def test_the_answer_sent_is_the_answer_decided_and_stored(ruleset) -> None:
     matched = service.match(ruleset, profile, as_of=date(2024, 6, 30))
     plain, plain_versions = service.decide(ruleset, profile, as_of=date(2024, 6, 30))
     assert matched.answer() == plain
-    logged = orjson.loads(str(matched.row["results"]))  # each rule version's texts are kept with the rule
+    logged = orjson.loads(matched.row["results"])  # each rule version's texts are kept with the rule
     assert logged == {**plain, "results": [{k: v for k, v in result.items() if k not in RESULT_TEXT_FIELDS}
                                            for result in plain["results"]]}
     assert matched.row["rule_versions"] == plain_versions
@@ -104,7 +104,7 @@ def test_a_decision_is_in_the_table_when_its_answer_may_be_given(log_for, rulese
         with factory() as session:  # another connection, no barrier: it is committed
             stored = session.get(Decision, r["id"])
             assert stored is not None and stored.profile == dict(PROFILE)
-            assert stored.results == orjson.loads(str(r["results"]))
+            assert stored.results == orjson.loads(r["results"])
             assert service.logged_answer(session, stored, current=ruleset) == orjson.loads(
                 stored_answer_of(r, ruleset))
 
