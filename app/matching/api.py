@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Coroutine
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
 from fastapi import APIRouter, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
 from pydantic import ValidationError
 from starlette.responses import Response
 
@@ -24,9 +26,19 @@ from app.deps import (
 from app.matching import service
 from app.matching.schemas import DecisionRead, MatchAnswer, MatchRequest, ReplayReport
 
+
+class RequestRoute(APIRoute):
+    """An operation whose endpoint takes the request and returns its response itself: documented like
+    any other, called without FastAPI's parameter and dependency machinery (which it does not use,
+    and which cost POST /v1/match a twentieth of its CPU)."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        return cast(Callable[[Request], Coroutine[Any, Any, Response]], self.endpoint)
+
+
 router = APIRouter(tags=["matching"])
 # POST /v1/match alone: it admits its caller itself (main.py mounts it without /v1's shared dependency).
-match_router = APIRouter(tags=["matching"])
+match_router = APIRouter(tags=["matching"], route_class=RequestRoute)
 
 PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
 
