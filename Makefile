@@ -7,7 +7,7 @@ PORT ?= 8000
 # database there (tests/conftest.py), so the `test` database itself is only used to connect.
 TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-.PHONY: install browser-deps run migrate seed lint test test-sqlite test-postgres check bench-engine bench-http bench-memory bench-registry bench-batch mutation clean
+.PHONY: install browser-deps run migrate seed lint test test-sqlite test-postgres check bench-engine bench-cpu bench-http bench-memory bench-registry bench-batch mutation clean
 
 $(BIN)/.installed: pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -74,6 +74,12 @@ mutation: install
 
 bench-engine: install
 	$(BIN)/python bench/engine.py
+
+# CPU per match request in-process against the bare floor; BENCH_ARGS=--instructions counts instructions
+# under callgrind (Debian's valgrind), which a busy machine does not disturb (bench/cpu.py).
+bench-cpu: install
+	command -v valgrind >/dev/null || (apt-get update && apt-get install -y valgrind)
+	$(BIN)/python bench/cpu.py $(BENCH_ARGS)
 
 # HTTP benchmark (bench/http.py): uvicorn with 2 workers against a bare FastAPI floor, wrk from Debian's
 # package as the load generator; SQLite, and PostgreSQL on TEST_POSTGRES_URL's server when it answers.

@@ -1,0 +1,33 @@
+"""The CPU benchmark drives the real app in-process: every request it times must be a match answered
+and logged, or its figure means nothing."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib.util
+from pathlib import Path
+from types import ModuleType
+
+from sqlalchemy import create_engine, text
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def bench_cpu() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("bench_cpu", ROOT / "bench" / "cpu.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_every_request_timed_is_a_logged_match(tmp_path) -> None:
+    bench = bench_cpu()
+    args = argparse.Namespace(requests=32, concurrency=4)
+    cpu_seconds = asyncio.run(bench.measure_service(tmp_path, bench.request_bodies(), args))
+    assert cpu_seconds > 0
+    engine = create_engine(f"sqlite:///{tmp_path}/bench.sqlite")
+    with engine.connect() as connection:  # the warm-up's 300 and the 32 timed
+        assert connection.execute(text("SELECT count(*) FROM decision")).scalar_one() == 300 + 32
+    engine.dispose()
