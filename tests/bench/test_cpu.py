@@ -5,25 +5,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib.util
-from pathlib import Path
-from types import ModuleType
 
 from sqlalchemy import create_engine, text
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def bench_cpu() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("bench_cpu", ROOT / "bench" / "cpu.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from tests.bench import bench_script
 
 
 def test_every_request_timed_is_a_logged_match(tmp_path) -> None:
-    bench = bench_cpu()
+    bench = bench_script("cpu")
     args = argparse.Namespace(requests=32, concurrency=4)
     cpu_seconds = asyncio.run(bench.measure_service(tmp_path, bench.request_bodies(), args))
     assert cpu_seconds > 0

@@ -3,24 +3,13 @@ naive interpreter of bench/engine.py against the compiled engine, on its own syn
 
 from __future__ import annotations
 
-import importlib.util
 import random
-from pathlib import Path
-from types import ModuleType
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def bench_engine() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("bench_engine", ROOT / "bench" / "engine.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from tests.bench import ROOT, bench_script
 
 
 def test_the_naive_baseline_decides_every_synthetic_rule_as_the_engine_does() -> None:
-    bench = bench_engine()
+    bench = bench_script("engine")
     places = bench.synthetic_places(bench.load_tables())
     profiles = bench.synthetic_profiles(200, random.Random(bench.SEED), places.counties, places.classes)
     rng = random.Random(bench.SEED + 300)
