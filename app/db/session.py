@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
+import os
 import sqlite3
 import threading
+import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +18,7 @@ import psycopg
 from psycopg.connection import _WAIT_INTERVAL
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 
@@ -131,6 +137,31 @@ def make_engine(url: str, *, connect_timeout: int = 10, statement_timeout_ms: in
     return engine
 
 
+@contextlib.contextmanager
+def writers_turn(database: str, *, timeout: float) -> Iterator[None]:
+    """Writers of an SQLite file that write continuously (the decision logs of every worker process, and
+    a checkpointer's restart of the log) take turns through a file lock. SQLite's own wait for its write lock
+    polls with sleeps of up to 100 ms, while a writer that has just committed begins its next batch at
+    once: under load one process was kept out for seconds (measured: 3.9 s). A released file lock goes
+    to a waiter within half a millisecond. OperationalError (a 503) past `timeout`: a stuck process
+    must not hold the others for ever."""
+    path = f"{database}.writer-lock"
+    descriptor = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise OperationalError("writers' turn", None, TimeoutError(path)) from None
+                time.sleep(0.0005)
+        yield
+    finally:
+        os.close(descriptor)  # releases the lock
+
+
 class WalCheckpointer:
     """Copies an SQLite file's write-ahead log back into the database from a thread of its own, so that
     no commit pays for it. With SQLite's automatic checkpoint, the commit that takes the log past 1,000
@@ -138,13 +169,15 @@ class WalCheckpointer:
     10–20 ms every few hundred decisions (up to 300 ms with larger rows), and the requests waiting on
     them with it. A passive checkpoint neither waits for nor blocks a writer; under writes that never
     pause it never reaches the end of the log, which then grows without end (measured: 50 MB/s of log
-    under full load), so past `truncate_after_bytes` a truncating one follows it at once, while little
-    is left to copy."""
+    under full load), so once the log holds more than `restart_after_bytes` a restarting one follows it
+    at once, while little is left to copy: the next writer starts the log over from its beginning. The
+    file keeps its size and is written over: truncating it (what this did before) took 65–130 ms with
+    writers kept out, restarting it 10–50 ms (measured on the 2-core VM, under load)."""
 
-    def __init__(self, path: str, *, interval: float = 0.25, truncate_after_bytes: int = 16 * 1024 * 1024) -> None:
+    def __init__(self, path: str, *, interval: float = 0.25, restart_after_bytes: int = 16 * 1024 * 1024) -> None:
         self.path = path
         self.interval = interval
-        self.truncate_after_bytes = truncate_after_bytes
+        self.restart_after_bytes = restart_after_bytes
         self.checkpoints = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="wal-checkpointer", daemon=True)
@@ -163,14 +196,17 @@ class WalCheckpointer:
         self._thread.join(5)
 
     def checkpoint(self, connection: sqlite3.Connection) -> None:
-        """Copy the log back without waiting for anyone; then, if it has grown past its bound, copy what
-        was written meanwhile and truncate it (writers wait for that short remainder only)."""
+        """Copy the log back without waiting for anyone; then, if it holds more than its bound, copy what
+        was written meanwhile and have the log start over (writers wait for that short remainder only)."""
         try:
-            connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-            wal = Path(f"{self.path}-wal")
-            if wal.exists() and wal.stat().st_size > self.truncate_after_bytes:
-                connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
-        except sqlite3.OperationalError:
+            _, frames, _ = connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+            page_size = connection.execute("PRAGMA page_size").fetchone()[0]
+            if frames * page_size > self.restart_after_bytes:
+                # A restart keeps writers out until it is done; waiting for their turn, the decision
+                # logs are let in the moment it ends, where SQLite's busy handler would sleep on.
+                with writers_turn(self.path, timeout=2):
+                    connection.execute("PRAGMA wal_checkpoint(RESTART)").fetchone()
+        except (sqlite3.OperationalError, OperationalError):
             return  # another worker's checkpointer is at it, or a writer held on past the busy timeout
         self.checkpoints += 1
 

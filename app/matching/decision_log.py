@@ -25,10 +25,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import fcntl
 import functools
 import logging
-import os
 import queue
 import threading
 import time
@@ -40,9 +38,10 @@ from typing import Any
 from sqlalchemy import Connection, Engine, Insert, LargeBinary, Text, bindparam, cast, func, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from app.db.models import Decision
+from app.db.session import writers_turn
 from app.errors import DatabaseUnavailableError
 from app.matching.service import DATABASE_UNAVAILABLE
 
@@ -102,7 +101,7 @@ class DecisionLog:
         self.stored = 0
         self.batches = 0
         database = engine.url.database if engine.dialect.name == "sqlite" else None
-        self._turn_file = f"{database}.writer-lock" if database and database != ":memory:" else None
+        self._turn_database = database if database and database != ":memory:" else None
         self._thread = threading.Thread(target=self._run, name="decision-log", daemon=True)
 
     # -- requests' side ----------------------------------------------------------------------------
@@ -294,25 +293,10 @@ class DecisionLog:
 
     @contextlib.contextmanager
     def _turn(self) -> Iterator[None]:
-        """On an SQLite file, the logs of every worker process take turns through a file lock before they
-        begin. SQLite's own wait for its write lock polls with sleeps of up to 100 ms, while a writer
-        that has just committed begins its next batch at once: under load one process was kept out for
-        seconds (measured: 3.9 s). The kernel hands a released file lock to a waiting process.
-        PostgreSQL needs no such thing."""
-        if self._turn_file is None:
+        """On an SQLite file, the logs of every worker process (and the checkpointers' restarts of the log) take
+        turns (app/db/session.py `writers_turn`). PostgreSQL needs no such thing."""
+        if self._turn_database is None:
             yield
             return
-        descriptor = os.open(self._turn_file, os.O_CREAT | os.O_RDWR, 0o600)
-        try:
-            deadline = time.monotonic() + self.turn_timeout  # a stuck process must not hold us for ever
-            while True:
-                try:
-                    fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    if time.monotonic() > deadline:
-                        raise OperationalError("decision log turn", None, TimeoutError(self._turn_file)) from None
-                    time.sleep(0.0005)
+        with writers_turn(self._turn_database, timeout=self.turn_timeout):
             yield
-        finally:
-            os.close(descriptor)  # releases the lock

@@ -45,13 +45,18 @@ def test_with_background_checkpoints_no_commit_checkpoints_and_the_checkpointer_
         assert path.stat().st_size > 9_000_000 and checkpointer.checkpoints > 0  # copied by the thread
         with engine.connect() as conn:
             assert conn.execute(text("SELECT count(*) FROM t")).scalar_one() == 300
-        # Past its bound the log is truncated, not only copied back.
-        bounded = WalCheckpointer(str(path), truncate_after_bytes=1)
-        with engine.begin() as conn:
-            conn.execute(text("INSERT INTO t VALUES ('one more')"))
+        # Past its bound the log starts over: the next commit is written at its beginning, and the file
+        # does not grow however many rows follow.
+        bounded = WalCheckpointer(str(path), restart_after_bytes=1)
+        size = wal.stat().st_size
         with sqlite3.connect(path, isolation_level=None) as connection:
-            bounded.checkpoint(connection)
-        assert wal.stat().st_size == 0
+            for _ in range(600):  # twice the rows the log holds
+                with engine.begin() as conn:
+                    conn.execute(text("INSERT INTO t VALUES (:body)"), {"body": "x" * 32_000})
+                bounded.checkpoint(connection)
+        assert wal.stat().st_size <= size
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM t")).scalar_one() == 900
     finally:
         engine.dispose()
 
