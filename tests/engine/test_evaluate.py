@@ -124,6 +124,9 @@ def test_the_answer_has_the_contract_shape(ruleset) -> None:
                           "kind", "benefit", "how_to_apply", "validity", "document", "assumptions", "already"}
     assert set(first["criteria"][0]) >= {"id", "status", "explanation"}
     assert first["rule_version"] == ruleset.rules[first["policy_id"]].version
+    validity = {result["policy_id"]: result["validity"] for result in answer["results"]}
+    assert validity == {"rd-grant": {"from": "2022-01-01", "to": "2024-12-31", "stated": False},
+                        "dealer": {"from": None, "to": None, "stated": False}}
 
 
 def test_an_entity_type_that_contradicts_the_credit_code_is_refused_on_the_field() -> None:
@@ -199,6 +202,24 @@ def test_a_criterion_no_profile_field_could_settle_is_answered_not_met_and_says_
     # Without an industry the sector is not known yet: that is a question, not an answer.
     unknown_sector = Profile.model_validate({"region_code": "440305"})
     assert evaluate_rule(ruleset, ruleset.rules["above-size"], unknown_sector, as_of=IN_FORCE).status == "needs_info"
+
+
+@pytest.mark.parametrize(("when", "revenue", "status", "missing"), [
+    # Unknown revenue keeps these open whatever the 规上 status would be: ask for it.
+    ("any(above_designated_size, annual_revenue > large_min)", None, "unknown", ("annual_revenue",)),
+    ("all(above_designated_size, annual_revenue > large_min)", None, "unknown", ("annual_revenue",)),
+    # With revenue known, 规上 status alone decides: a finance firm's is beyond any profile.
+    ("any(above_designated_size, annual_revenue > large_min)", 600_000_000, "met", ()),
+    ("any(above_designated_size, annual_revenue > large_min)", 100_000_000, "not_met", ()),
+    ("all(above_designated_size, annual_revenue > large_min)", 600_000_000, "not_met", ()),
+])
+def test_a_sector_bound_fact_is_answered_not_met_only_where_it_alone_keeps_a_criterion_open(
+        when: str, revenue: float | None, status: str, missing: tuple[str, ...]) -> None:
+    ruleset = banded_with("mixed", when)
+    profile = Profile.model_validate({"region_code": "440305", "industry_code": "J6635",
+                                      **({"annual_revenue": revenue} if revenue else {})})
+    criterion = evaluate_rule(ruleset, ruleset.rules["mixed"], profile, as_of=IN_FORCE).criteria[1]
+    assert (criterion.status, criterion.missing_fields) == (status, missing)
 
 
 def test_a_firm_that_already_has_what_the_measure_leads_to_is_told_so() -> None:
@@ -278,6 +299,8 @@ def test_a_company_is_not_evaluated_before_it_was_founded() -> None:
         evaluate(catalogue(), {"region_code": "440305", "founded_on": date(2027, 1, 1)}, as_of=TODAY)
     assert (caught.value.field, str(caught.value)) == (
         "founded_on", "founded_on: the company was founded on 2027-01-01, after the evaluation date 2026-11-28")
+    # The reason alone is what the API answers under `founded_on`.
+    assert caught.value.reason == "the company was founded on 2027-01-01, after the evaluation date 2026-11-28"
 
 
 def test_the_local_answer_holds_only_the_measures_whose_region_may_hold_the_company() -> None:

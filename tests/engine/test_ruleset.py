@@ -3,6 +3,7 @@ is versioned by its content and indexed by region."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from textwrap import dedent
 
@@ -10,6 +11,7 @@ import pytest
 
 from app.engine import RuleSetError, build_ruleset, compile_rule, load_ruleset
 from app.engine.ruleset import quote_problem, typography_problems
+from app.engine.tables import load_tables
 
 SOURCE = (Path(__file__).parents[2] / "rules" / "sources" / "source-article.txt").read_text(encoding="utf-8")
 SOURCES = {"source-article.txt": SOURCE}
@@ -117,8 +119,20 @@ AGE_IN_HALF_YEARS = (GOOD.replace("export_share >= min_export_share", "company_a
                      .replace("{export_share}", "{company_age_years}").replace("{min_export_share}", "{min_age}"))
 
 
+ID_LAST = ("  - explain: {met: {zh: 是, en: \"yes\"}, not_met: {zh: 否, en: \"no\"}, unknown: {zh: 未知, en: unknown}}\n"
+           "    when: export_share >= min_export_share\n    id: exporter\n")
+TWO_BROKEN = (GOOD.replace("export_share >= min_export_share", "export_shar >= min_export_share")
+              + SECOND_EXPORTER.replace("id: exporter", "id: second").replace("export_share >=", "employees >="))
+
+
 @pytest.mark.parametrize(("text", "messages"), [
     (GOOD + SECOND_EXPORTER, ["rules/demo-rule.yaml:29: criterion id 'exporter' is used twice"]),
+    (GOOD + ID_LAST, ["rules/demo-rule.yaml:31: criterion id 'exporter' is used twice"]),  # at the id's own line
+    (GOOD.replace("id: demo-rule\ntitle: {zh: 示例, en: Demo}\n", "title: {zh: 示例, en: Demo}\nid: other-rule\n"),
+     ["rules/demo-rule.yaml:2: id 'other-rule' does not match the file name 'demo-rule.yaml'"]),
+    (TWO_BROKEN, ["rules/demo-rule.yaml:24: criterion 'exporter': unknown fact or parameter 'export_shar'",
+                  "rules/demo-rule.yaml:30: criterion 'second': type mismatch: employees is in persons, "
+                  "min_export_share is in ratio"]),  # every broken criterion, not the first alone
     ("- just a list\n", ["rules/demo-rule.yaml:1: a rule file is a mapping (id:, title:, criteria:, ...)"]),
     (GOOD.replace('"出口占比{export_share}"', '"出口占比{export_sahre}"'),
      ["rules/demo-rule.yaml:26: criterion 'exporter': {export_sahre} in the met text (zh) names no fact or parameter"]),
@@ -127,6 +141,11 @@ AGE_IN_HALF_YEARS = (GOOD.replace("export_share >= min_export_share", "company_a
 ])
 def test_a_rule_author_reads_each_problem_at_its_line(text: str, messages: list[str]) -> None:
     assert errors_of(text) == messages
+
+def test_the_id_is_the_whole_file_name_but_its_extension() -> None:
+    assert errors_of(GOOD, "demo-rule.v2.yaml") == [
+        "rules/demo-rule.v2.yaml:1: id 'demo-rule' does not match the file name 'demo-rule.v2.yaml'"]
+
 
 def test_an_unused_parameter_is_reported() -> None:
     text = GOOD.replace("parameters:\n", "parameters:\n  spare:\n    value: 1\n    unit: count\n    basis: assumption\n    label: {zh: 多余, en: spare}\n    citation: {zh: 无, en: none}\n", 1)
@@ -152,6 +171,26 @@ def test_every_problem_of_every_file_is_reported_at_once() -> None:
     first = caught.value.errors[0]
     assert (first.path, first.line, first.reason) == (
         "rules/demo-rule.yaml", 24, "criterion 'exporter': unknown fact or parameter 'export_shar'")
+
+
+def test_a_region_code_may_be_written_as_a_bare_number() -> None:
+    rule = compile_text(GOOD.replace('region: ["320000"]', "region: [320000, \"440300\"]"))
+    assert list(rule.definition.region) == ["320000", "440300"]
+    assert rule.scope_names == {"zh": "江苏省、广东省深圳市", "en": "Jiangsu, Shenzhen, Guangdong"}
+
+
+def test_a_rule_set_is_checked_against_the_tables_it_is_built_with() -> None:
+    tables = load_tables()
+    revised = dataclasses.replace(tables, regions={code: region for code, region in tables.regions.items()
+                                                   if code != "320000"}, version="revised")
+    with pytest.raises(RuleSetError) as caught:
+        build_ruleset({"demo-rule.yaml": GOOD}, sources=SOURCES, tables=revised)
+    assert [str(error) for error in caught.value.errors] == [
+        "rules/demo-rule.yaml:3: 320000 is not a GB/T 2260 region code"]
+    same_rules = build_ruleset({"demo-rule.yaml": GOOD}, sources=SOURCES)
+    other_tables = build_ruleset({"demo-rule.yaml": GOOD}, sources=SOURCES,
+                                 tables=dataclasses.replace(tables, version="revised"))
+    assert other_tables.version != same_rules.version and other_tables.tables.version == "revised"
 
 
 def test_a_folder_without_rule_files_is_refused_by_name(tmp_path: Path) -> None:
@@ -197,9 +236,23 @@ SMALL_SOURCE = "第一段。\n\n  第二段甲乙。\n第三段丙丁，甲乙�
     ("第三段丙戊", 3, "quote is not verbatim in s.txt: it matches up to '第三段丙' and then differs at '戊'"),
     ("第一段。第二段甲乙。第三段丙丁，乙甲乙甲乙甲乙甲乙甲乙甲乙", 1,  # twelve characters either side
      "quote is not verbatim in s.txt: it matches up to '第二段甲乙。第三段丙丁，' and then differs at '乙甲乙甲乙甲乙甲乙甲乙甲'"),
+    ("第戊己庚", 1, "quote is not verbatim in s.txt: it matches up to '第' and then differs at '戊己庚'"),  # one character
+    ("戊己庚辛", 1, "quote is not verbatim in s.txt: it matches up to '' and then differs at '戊己庚辛'"),  # none
 ])
 def test_a_quote_problem_says_where_the_quote_is_or_where_it_differs(quote: str, paragraph: int, problem: str | None) -> None:
     assert quote_problem(quote, paragraph, SMALL_SOURCE, "s.txt") == problem
+
+
+@pytest.mark.parametrize(("source", "found_in"), [
+    ("甲乙丙。\n甲乙丙丁。\n甲乙丙戊。\n", [1, 2, 3]),  # in every paragraph
+    ("前文甲\n甲甲甲后文\n", [1, 2]),  # begins one character later, across the split, too
+])
+def test_a_quote_found_several_times_may_cite_any_paragraph_it_begins_in(source: str, found_in: list[int]) -> None:
+    quote = "甲甲甲" if "前文" in source else "甲乙丙"
+    for paragraph in found_in:
+        assert quote_problem(quote, paragraph, source, "s.txt") is None, paragraph
+    where = ", ".join(map(str, found_in))
+    assert quote_problem(quote, 4, source, "s.txt") == f"quote begins in paragraph {where} of s.txt, not 4"
 
 
 def test_a_quote_from_a_missing_source_names_the_folder() -> None:

@@ -21,6 +21,7 @@ TABLES = load_tables()
     ("其他农业", ["A0190"]),  # the group 其他农业 (A019) is named like its only class: the class alone
     ("other agriculture", ["A0190"]),  # English, any case
     ("A019", ["A0190"]),
+    ("（3d）打印", ["M7517"]),  # 三维（3D）打印技术推广服务: Latin letters in a Chinese name, any case
 ])
 def test_an_industry_is_found_by_its_name_or_code(text: str, found: list[str]) -> None:
     assert TABLES.find_industries(text) == found
@@ -44,6 +45,7 @@ def test_a_search_is_cut_at_its_limit_and_a_blank_one_finds_nothing() -> None:
     ("c3911 计算机整机制造", ("C3911", [])),  # a code with its name, as the form shows it
     ("计算机整机制造", ("C3911", [])),  # a name that finds one industry
     ("C9999", (None, [])),  # no such code, and no name holds it
+    ("growing of cotton", ("A0131", [])),  # an exact English name, though another name holds it too
 ])
 def test_an_entered_industry_resolves_to_its_code(text: str, resolved: tuple) -> None:
     assert TABLES.resolve_industry(text) == resolved

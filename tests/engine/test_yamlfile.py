@@ -52,6 +52,7 @@ def test_impossible_dates_and_endless_integers_are_rule_file_errors(text: str, r
     (nested(MAX_DEPTH), "d.yaml:1: invalid YAML: nested deeper than 64 levels"),
     ("a: 1\na: 2\n", "d.yaml:2: invalid YAML: duplicate key 'a' (first at line 1)"),
     ("x: " + "9" * 41 + "\n", "d.yaml:1: invalid YAML: an integer of more than 40 digits"),
+    ("a: 1\nvalid_from: 2024-02-30\n", "d.yaml:2: invalid YAML: not a date: day is out of range for month"),
 ])
 def test_a_refusal_names_the_file_the_line_and_the_reason(text: str, problem: str) -> None:
     with pytest.raises(RuleFileError) as caught:
