@@ -12,6 +12,7 @@ import pytest
 from app.engine import RuleSetError, build_ruleset, compile_rule, load_ruleset
 from app.engine.ruleset import quote_problem, typography_problems
 from app.engine.tables import load_tables
+from tests.helpers import ascii_locale
 
 SOURCE = (Path(__file__).parents[2] / "rules" / "sources" / "source-article.txt").read_text(encoding="utf-8")
 SOURCES = {"source-article.txt": SOURCE}
@@ -285,6 +286,8 @@ def test_a_rules_folder_is_loaded_with_its_sources_and_its_quotes_checked(tmp_pa
     (tmp_path / "sources" / "source-article.txt").write_text(SOURCE, encoding="utf-8")
     (tmp_path / "demo-rule.yaml").write_text(GOOD, encoding="utf-8")
     assert list(load_ruleset(tmp_path).rules) == ["demo-rule"]
+    with ascii_locale():  # rule files and sources are UTF-8 whatever the machine's locale
+        assert load_ruleset(tmp_path).rules["demo-rule"].definition.title.zh == "示例"
     (tmp_path / "demo-rule.yaml").write_text(GOOD.replace("惠企数量", "惠民数量"), encoding="utf-8")
     with pytest.raises(RuleSetError) as caught:
         load_ruleset(tmp_path)

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from app.engine.tables import STANDARDS_DIR, Industry, load_tables, region_prefix
+from tests.helpers import ascii_locale
 
 TABLES = load_tables()
 
@@ -113,6 +114,13 @@ def test_labels_of_values_and_fields_fall_back_to_the_id() -> None:
 def copy_of_standards(directory: Path) -> Path:
     shutil.copytree(STANDARDS_DIR, directory, ignore=shutil.ignore_patterns("tools", "*.md"))
     return directory
+
+
+def test_tables_read_the_same_whatever_the_machines_locale() -> None:
+    with ascii_locale():
+        tables = load_tables.__wrapped__(STANDARDS_DIR)  # read afresh, not the copy read at start
+    assert tables.region_name("320583", "zh") == "江苏省苏州市昆山市" and tables.version == TABLES.version
+    assert tables.label("size_class", "micro", "zh") == "微型企业"
 
 
 def test_tables_read_from_another_directory_skip_comments_and_change_version(tmp_path: Path) -> None:
