@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import operator
+
 import pytest
 
 from app.engine.errors import ExpressionError
@@ -9,6 +11,7 @@ from app.engine.expressions import (
     And,
     Compare,
     Fact,
+    Intersects,
     IsTrue,
     Literal,
     Member,
@@ -54,6 +57,12 @@ def test_membership_forms() -> None:
     assert parse('size_class not in ["large"]') == Member(Fact("size_class"), Literal(("large",)), negated=True)
 
 
+def test_a_list_may_be_empty_or_end_with_a_comma() -> None:
+    assert parse('activities intersects ["importer",]') == Intersects(Fact("activities"), Literal(("importer",)))
+    assert parse("activities intersects []") == Intersects(Fact("activities"), Literal(()))
+    assert parse("any(above_quota, urban_district,)") == Or((IsTrue(Fact("above_quota")), IsTrue(Fact("urban_district"))))
+
+
 def test_within_takes_one_code_or_a_list() -> None:
     assert parse("region within 320000") == Within(Fact("region"), ("320000",))
     assert parse("industry within [C3831, C22]") == Within(Fact("industry"), ("C3831", "C22"))
@@ -86,6 +95,8 @@ def problem_of(condition: str) -> str:
     return str(caught.value)
 
 
+OPERATORS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge, "==": operator.eq,
+             "!=": operator.ne}
 PARAMETER_ADVICE = "in a condition: name it as a parameter with its basis and citation"
 
 
@@ -103,6 +114,19 @@ PARAMETER_ADVICE = "in a condition: name it as a parameter with its basis and ci
         ('"retail"', 'a literal alone is not a condition: "retail" (column 1)'),
         ("import os", "unexpected 'os' (column 8)"),
         ("__import__('os')", "unexpected character \"'\" (column 12)"),
+        ('activities intersects ["importer", retail]', "a list holds quoted strings, found 'retail' (column 36)"),
+        ("activities intersects [,]", "a list holds quoted strings, found ',' (column 24)"),
+        ('activities intersects ["importer",,]', "a list holds quoted strings, found ',' (column 35)"),
+        ("activities intersects [", "a list holds quoted strings, found the end of the condition (column 24)"),
+        ('activities intersects ["importer" "retail"]', "expected ',', found '\"retail\"' (column 35)"),
+        ("employees >= 320000", f"bare number 320000 {PARAMETER_ADVICE} (column 14)"),
+        ("industry == C39", "a code (C39) may only follow `within` (column 13)"),
+        ('"retail" in ]', "expected a fact, a parameter or a literal, found ']' (column 13)"),
+        ("region within [320000 440300]", "expected ',', found '440300' (column 23)"),
+        ("region within []", "expected a region or industry code, found ']' (column 16)"),
+        ("all()", "expected a fact, a parameter or a literal, found ')' (column 5)"),
+        ("any(above_quota, above_quota,, )", "expected a fact, a parameter or a literal, found ',' (column 30)"),
+        ("employees not min_staff", "unexpected 'not' (column 11)"),
     ],
 )
 def test_syntax_errors_name_the_problem_and_its_column(condition: str, message: str) -> None:
@@ -253,9 +277,33 @@ def test_a_code_list_left_open_says_what_it_expected_and_where() -> None:
     ("clusters intersects sme", f"'micro' is not a valid value of clusters (valid: {', '.join(TABLES.clusters)})"),
     ("min_share", "parameter 'min_share' alone is not a condition"),
     ('employees intersects ["x"]', "`intersects` needs a list fact on the left and a list on the right"),
+    ("foo", "unknown fact 'foo'"),
+    ("region within C39", "C39 is not a GB/T 2260 region code"),
+    ("industry within 320000", "320000 is not a GB/T 4754 industry code"),
+    ("foo within 320000", "`within` needs region or industry, not 'foo'"),
+    ('export_share >= "x"', "export_share is a number: compare it with a numeric parameter"),
+    ("entity_type == sme", "entity_type can only be compared with == or != to a quoted value"),
+    ('region == "x"', "region (region) cannot be compared with =="),
+    ('certifications != "x"', "certifications (list) cannot be compared with !="),
+    ('urban_district == "x"', "urban_district (bool) cannot be compared with =="),
+    ('["importer", "retail"] in activities', "membership in activities takes one quoted value"),
+    ("sme in activities", "membership in activities takes one quoted value"),
+    ("entity_type in activities", "membership in activities takes one quoted value"),
+    ("size_class in min_staff", "size_class must be `in` a list of quoted values or a list parameter"),
+    ("activities intersects min_staff", "`intersects` needs a list fact on the left and a list on the right"),
+    ('region intersects ["a"]', "`intersects` needs a list fact on the left and a list on the right"),
+    ('"small" not in sme', "`in` needs a value and a list fact, or an enum fact and a list"),
 ])
 def test_the_checker_says_why_a_condition_cannot_be_decided(condition: str, problem: str) -> None:
     assert problem_of(condition) == problem
+
+
+@pytest.mark.parametrize("op", ["<", "<=", ">", ">=", "==", "!="])
+@pytest.mark.parametrize("employees", [9, 10, 11])
+def test_a_parameter_may_stand_on_either_side_of_any_comparison(op: str, employees: int) -> None:
+    expected = OPERATORS[op](10, employees)  # min_staff is 10
+    assert evaluate(f"min_staff {op} employees", employees=employees) is expected
+    assert evaluate(f"employees {op} min_staff", employees=employees) is OPERATORS[op](employees, 10)
 
 
 def test_a_parameter_on_the_left_is_turned_round_and_two_figures_may_be_compared() -> None:

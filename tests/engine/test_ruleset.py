@@ -132,8 +132,8 @@ TWO_BROKEN = (GOOD.replace("export_share >= min_export_share", "export_shar >= m
     (GOOD.replace("id: demo-rule\ntitle: {zh: 示例, en: Demo}\n", "title: {zh: 示例, en: Demo}\nid: other-rule\n"),
      ["rules/demo-rule.yaml:2: id 'other-rule' does not match the file name 'demo-rule.yaml'"]),
     (TWO_BROKEN, ["rules/demo-rule.yaml:24: criterion 'exporter': unknown fact or parameter 'export_shar'",
-                  "rules/demo-rule.yaml:30: criterion 'second': type mismatch: employees is in persons, "
-                  "min_export_share is in ratio"]),  # every broken criterion, not the first alone
+                  ("rules/demo-rule.yaml:30: criterion 'second': type mismatch: employees is in persons, "
+                  "min_export_share is in ratio")]),  # every broken criterion, not the first alone
     ("- just a list\n", ["rules/demo-rule.yaml:1: a rule file is a mapping (id:, title:, criteria:, ...)"]),
     (GOOD.replace('"出口占比{export_share}"', '"出口占比{export_sahre}"'),
      ["rules/demo-rule.yaml:26: criterion 'exporter': {export_sahre} in the met text (zh) names no fact or parameter"]),

@@ -54,8 +54,8 @@ def test_impossible_dates_and_endless_integers_are_rule_file_errors(text: str, r
     ("x: " + "9" * 41 + "\n", "d.yaml:1: invalid YAML: an integer of more than 40 digits"),
     ("a: 1\nvalid_from: 2024-02-30\n", "d.yaml:2: invalid YAML: not a date: day is out of range for month"),
     # The reader finds no line for a character it refuses: the file and the position in it.
-    ("a: \x00\n", 'd.yaml: invalid YAML: unacceptable character #x0000: control characters are not allowed\n'
-                  '  in "<unicode string>", position 3'),
+    ("a: \x00\n", ('d.yaml: invalid YAML: unacceptable character #x0000: control characters are not allowed\n'
+                  '  in "<unicode string>", position 3')),
 ])
 def test_a_refusal_names_the_file_the_line_and_the_reason(text: str, problem: str) -> None:
     with pytest.raises(RuleFileError) as caught:
