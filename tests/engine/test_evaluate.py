@@ -222,6 +222,37 @@ def test_a_sector_bound_fact_is_answered_not_met_only_where_it_alone_keeps_a_cri
     assert (criterion.status, criterion.missing_fields) == (status, missing)
 
 
+LABELS = RULE_HEADER.replace("RULE_ID", "labels") + """\
+benefit: {kind: service, summary: {zh: 测试, en: test}}
+criteria:
+  - id: labels
+    when: entity_type == "enterprise"
+    explain:
+      met:
+        zh: "{entity_type}；{listing_status}；{certifications}；{clusters}；{activities}；{size_class}；{industry_group}；{urban_district}；{industry}"
+        en: "{entity_type} | {listing_status} | {certifications} | {clusters} | {activities} | {size_class} | {industry_group} | {urban_district} | {industry}"
+      not_met: {zh: 否, en: "no"}
+      unknown: {zh: 未知, en: unknown}
+"""
+
+
+@pytest.mark.parametrize(("profile", "zh", "en"), [
+    ({"industry_code": "C3911", "listing_status": "preparing", "certifications": ["high_tech_enterprise", "tech_sme"],
+      "clusters": ["semiconductors_ic"], "activities": ["importer", "car_dealer"], "employees": 500},
+     "企业；筹备上市；高新技术企业、科技型中小企业；半导体与集成电路；进口贸易、汽车销售；微型企业、小型企业或中型企业；工业；是；"
+     "C3911 计算机整机制造",
+     "Enterprise | Preparing to list | High-tech enterprise, Technology-based SME | Semiconductors and integrated circuits"
+     " | Importer, Car dealer | Micro, Small or Medium | Industry | yes | C3911 Manufacture of complete computers"),
+    ({"certifications": []}, "企业；未知；无；未知；未知；未知；未知；是；未知",
+     "Enterprise | unknown | none | unknown | unknown | unknown | unknown | yes | unknown"),
+])
+def test_an_explanation_quotes_each_value_by_its_label_in_the_readers_language(profile: dict, zh: str, en: str) -> None:
+    ruleset = build_ruleset({"labels.yaml": LABELS})
+    company = Profile.model_validate({"region_code": "440305", "entity_type": "enterprise", **profile})
+    result = evaluate_rule(ruleset, ruleset.rules["labels"], company, as_of=TODAY)
+    assert result.criteria[1].explanation == {"zh": zh, "en": en}
+
+
 def test_a_firm_that_already_has_what_the_measure_leads_to_is_told_so() -> None:
     """Already 规上 is good news for a 小升规 measure, not a refusal."""
     ruleset = banded_with("below-line", "not above_designated_size", "    already_if_not_met: true\n")
