@@ -239,10 +239,10 @@ criteria:
 @pytest.mark.parametrize(("profile", "zh", "en"), [
     ({"industry_code": "C3911", "listing_status": "preparing", "certifications": ["high_tech_enterprise", "tech_sme"],
       "clusters": ["semiconductors_ic"], "activities": ["importer", "car_dealer"], "employees": 500},
-     "企业；筹备上市；高新技术企业、科技型中小企业；半导体与集成电路；进口贸易、汽车销售；微型企业、小型企业或中型企业；工业；是；"
-     "C3911 计算机整机制造",
-     "Enterprise | Preparing to list | High-tech enterprise, Technology-based SME | Semiconductors and integrated circuits"
-     " | Importer, Car dealer | Micro, Small or Medium | Industry | yes | C3911 Manufacture of complete computers"),
+     ("企业；筹备上市；高新技术企业、科技型中小企业；半导体与集成电路；进口贸易、汽车销售；微型企业、小型企业或中型企业；工业；是；"
+     "C3911 计算机整机制造"),
+     ("Enterprise | Preparing to list | High-tech enterprise, Technology-based SME | Semiconductors and integrated circuits"
+     " | Importer, Car dealer | Micro, Small or Medium | Industry | yes | C3911 Manufacture of complete computers")),
     ({"certifications": []}, "企业；未知；无；未知；未知；未知；未知；是；未知",
      "Enterprise | unknown | none | unknown | unknown | unknown | unknown | yes | unknown"),
 ])
