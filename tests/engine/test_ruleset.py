@@ -4,6 +4,7 @@ is versioned by its content and indexed by region."""
 from __future__ import annotations
 
 import dataclasses
+import re
 from pathlib import Path
 from textwrap import dedent
 
@@ -205,6 +206,8 @@ def test_the_rule_set_version_changes_with_any_file() -> None:
     two = build_ruleset({"demo-rule.yaml": GOOD.replace("value: 0.1", "value: 0.2")}, sources=SOURCES)
     assert one.version != two.version
     assert build_ruleset({"demo-rule.yaml": GOOD}, sources=SOURCES).version == one.version
+    # 16 hex digits, like a rule's: what a client pins (APP_EXPECTED_RULESET_VERSION, Huiqi-Ruleset-Version)
+    assert re.fullmatch("[0-9a-f]{16}", one.version) and re.fullmatch("[0-9a-f]{16}", one.rules["demo-rule"].version)
 
 
 def test_candidates_are_the_rules_covering_the_region_or_inside_it() -> None:
