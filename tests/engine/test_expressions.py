@@ -36,6 +36,7 @@ PARAMS = {
     "min_staff": ParamSpec("min_staff", 10, "persons"),
     "sme": ParamSpec("sme", ("micro", "small", "medium"), "list"),
     "equipment": ParamSpec("equipment", ("machine_tools", "intelligent_robots"), "list"),
+    "importer": ParamSpec("importer", ("importer",), "list"),
 }
 
 
@@ -293,6 +294,10 @@ def test_a_code_list_left_open_says_what_it_expected_and_where() -> None:
     ("activities intersects min_staff", "`intersects` needs a list fact on the left and a list on the right"),
     ('region intersects ["a"]', "`intersects` needs a list fact on the left and a list on the right"),
     ('"small" not in sme', "`in` needs a value and a list fact, or an enum fact and a list"),
+    ('["importer"] in activities', "membership in activities takes one quoted value"),
+    ("importer in activities", "membership in activities takes one quoted value"),
+    ("activities intersects certifications", "`intersects` needs a list fact on the left and a list on the right"),
+    ('"retail" within 320000', "only a fact can be `within` codes (column 1)"),
 ])
 def test_the_checker_says_why_a_condition_cannot_be_decided(condition: str, problem: str) -> None:
     assert problem_of(condition) == problem
