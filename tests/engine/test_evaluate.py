@@ -335,6 +335,29 @@ def test_a_company_is_not_evaluated_before_it_was_founded() -> None:
     assert caught.value.reason == "the company was founded on 2027-01-01, after the evaluation date 2026-11-28"
 
 
+UNDERIVED = dict.fromkeys(("size_class", "industry_group", "above_designated_size", "above_quota",
+                           "designated_size_line", "rd_intensity", "rd_staff_share", "export_share",
+                           "main_business_share", "domestic_revenue", "company_age_years", "size_class_possible"))
+
+
+@pytest.mark.parametrize(("profile", "derived"), [
+    ({}, UNDERIVED),
+    # A size class known in part is null, with the classes still open; the age in whole years (5 years 364 days).
+    ({"industry_code": "C3911", "employees": 500, "founded_on": date(2020, 3, 15)},
+     {**UNDERIVED, "industry_group": "industry", "above_quota": False, "designated_size_line": 20_000_000,
+      "company_age_years": 5, "size_class_possible": ["micro", "small", "medium"]}),
+    ({"industry_code": "C3911", "employees": 80, "annual_revenue": 1e8, "main_business_revenue": 9e7,
+      "export_revenue": 3.5e7, "rd_expense": 3e6, "rd_staff": 8},
+     {"size_class": "small", "industry_group": "industry", "above_designated_size": True, "above_quota": False,
+      "designated_size_line": 20_000_000, "rd_intensity": 0.03, "rd_staff_share": 0.1, "export_share": 0.35,
+      "main_business_share": 0.9, "domestic_revenue": 65_000_000, "company_age_years": None,
+      "size_class_possible": ["small"]}),
+])
+def test_the_answer_shows_the_derived_facts(profile: dict[str, Any], derived: dict[str, Any]) -> None:
+    answer = evaluate(catalogue(), {"region_code": "440305", **profile}, as_of=date(2026, 3, 14)).to_dict()
+    assert answer["derived"] == derived
+
+
 def test_the_local_answer_holds_only_the_measures_whose_region_may_hold_the_company() -> None:
     decision = evaluate(catalogue(), {"region_code": "320583"}, as_of=TODAY)
     local = [result["policy_id"] for result in decision.to_dict(scope="local")["results"]]
