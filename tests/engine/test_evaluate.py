@@ -335,6 +335,23 @@ def test_a_company_is_not_evaluated_before_it_was_founded() -> None:
     assert caught.value.reason == "the company was founded on 2027-01-01, after the evaluation date 2026-11-28"
 
 
+def test_a_company_known_only_to_the_province_is_asked_for_its_district_first() -> None:
+    """Otherwise a unicorn: only the region keeps the answer open, the question that settles it."""
+    profile = {"region_code": "440000", "entity_type": "enterprise", "founded_on": date(2024, 1, 1),
+               "listing_status": "unlisted", "valuation": 10_000_000_000}
+    decision = evaluate(catalogue(), profile, as_of=TODAY)
+    answer = decision.result("sz-unicorn").to_dict()
+    assert (answer["status"], answer["missing_fields"]) == ("needs_info", ["region_code"])
+    assert [(c["id"], c["status"]) for c in answer["criteria"]] == [
+        ("region", "unknown"), ("enterprise", "met"), ("young", "met"), ("unlisted", "met"), ("high-valuation", "met")]
+    assert (answer["assumptions"], answer["already"]) == (["high-valuation"], False)
+    assert answer["criteria"][0]["explanation"]["en"] == (
+        "Registered somewhere in Guangdong; the measure covers only Shenzhen, Guangdong there: please give the "
+        "next level down (city or district).")
+    first = next_questions(decision)[0]
+    assert (first.field, first.settles) == ("region_code", 1) and "sz-unicorn" in first.policy_ids
+
+
 UNDERIVED = dict.fromkeys(("size_class", "industry_group", "above_designated_size", "above_quota",
                            "designated_size_line", "rd_intensity", "rd_staff_share", "export_share",
                            "main_business_share", "domestic_revenue", "company_age_years", "size_class_possible"))
