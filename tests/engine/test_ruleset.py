@@ -11,7 +11,7 @@ from textwrap import dedent
 import pytest
 
 from app.engine import RuleSetError, build_ruleset, compile_rule, load_ruleset
-from app.engine.ruleset import quote_problem, typography_problems
+from app.engine.ruleset import in_language, quote_problem, typography_problems
 from app.engine.tables import load_tables
 from tests.helpers import ascii_locale
 
@@ -152,6 +152,34 @@ def test_the_id_is_the_whole_file_name_but_its_extension() -> None:
 def test_an_unused_parameter_is_reported() -> None:
     text = GOOD.replace("parameters:\n", "parameters:\n  spare:\n    value: 1\n    unit: count\n    basis: assumption\n    label: {zh: 多余, en: spare}\n    citation: {zh: 无, en: none}\n", 1)
     assert errors_of(text) == ["rules/demo-rule.yaml:16: parameter 'spare' is not used by any criterion or explanation"]
+
+
+def test_what_every_result_of_a_rule_carries_in_one_language_or_both() -> None:
+    rule = compile_text(GOOD)
+    title, actionable = rule.result_texts_in(("en",))
+    assert title == {"en": "Demo"}
+    assert actionable == {
+        "kind": "claim", "benefit": {"kind": "loan", "summary": {"en": "loans"}, "amount": None, "amount_stated": False},
+        "how_to_apply": {"en": "test", "department": None, "url": None},
+        "validity": {"from": None, "to": None, "stated": False},
+        "document": {"title": {"en": "11 measures"}, "number": None, "issued_on": None, "url": None}}
+    assert rule.result_texts_in(("zh",))[0] == {"zh": "示例"}
+    assert rule.result_texts_in(("zh",))[1]["how_to_apply"] == {"zh": "测试", "department": None, "url": None}
+    both = rule.result_texts_in(("zh", "en"))
+    assert both == ({"zh": "示例", "en": "Demo"}, {**actionable, "benefit": {**actionable["benefit"],
+                    "summary": {"zh": "贷款", "en": "loans"}}, "how_to_apply": {"zh": "测试", "en": "test",
+                    "department": None, "url": None}, "document": {**actionable["document"],
+                    "title": {"zh": "11条措施", "en": "11 measures"}}})
+    assert rule.result_texts_in(("en",)) == (title, actionable)  # asked again: the same
+
+
+def test_a_text_in_one_language_keeps_that_language_wherever_it_is_nested() -> None:
+    both = {"title": {"zh": "甲", "en": "A"}, "items": [{"zh": "乙", "en": "B", "url": "u"}, "plain"],
+            "zh_only": {"zh": "丙"}, "count": 1}
+    assert in_language(both, "en") == {"title": {"en": "A"}, "items": [{"en": "B", "url": "u"}, "plain"],
+                                       "zh_only": {"zh": "丙"}, "count": 1}
+    assert in_language(both, "zh") == {"title": {"zh": "甲"}, "items": [{"zh": "乙", "url": "u"}, "plain"],
+                                       "zh_only": {"zh": "丙"}, "count": 1}
 
 
 def test_yes_and_no_are_strings_not_booleans() -> None:
