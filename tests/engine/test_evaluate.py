@@ -24,7 +24,7 @@ from app.engine import (
 from app.engine.credit_code import credit_check_character
 from app.engine.errors import ProfileDateError
 from app.engine.ruleset import in_language
-from tests.helpers import AGE_RULE, RULE_HEADER
+from tests.helpers import AGE_RULE, RULE_HEADER, examples
 from tests.profiles import catalogue, coarser, profiles
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -373,6 +373,18 @@ UNDERIVED = dict.fromkeys(("size_class", "industry_group", "above_designated_siz
 def test_the_answer_shows_the_derived_facts(profile: dict[str, Any], derived: dict[str, Any]) -> None:
     answer = evaluate(catalogue(), {"region_code": "440305", **profile}, as_of=date(2026, 3, 14)).to_dict()
     assert answer["derived"] == derived
+
+
+@settings(max_examples=examples(60), deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(profiles().flatmap(coarser))
+def test_one_rule_is_answered_alone_as_in_the_whole_answer(profile: dict[str, Any]) -> None:
+    """A draft or a worked example is answered one rule at a time (evaluate_rule): as the published
+    answer answers that rule, inside its region, outside it, or where the company may be in it."""
+    company = Profile.model_validate(profile)
+    decision = evaluate(catalogue(), company, as_of=TODAY)
+    for result in decision.results:
+        alone = evaluate_rule(catalogue(), result.rule, company, as_of=TODAY)
+        assert alone.to_dict() == result.to_dict(), result.policy_id
 
 
 def test_the_local_answer_holds_only_the_measures_whose_region_may_hold_the_company() -> None:
