@@ -8,6 +8,7 @@ import pytest
 
 from app.engine.errors import ExpressionError
 from app.engine.expressions import (
+    MAX_DEPTH,
     And,
     Compare,
     Fact,
@@ -56,6 +57,14 @@ def test_all_any_not_and_parentheses_build_the_same_tree_as_infix() -> None:
 def test_membership_forms() -> None:
     assert parse('"car_dealer" in activities') == Member(Literal("car_dealer"), Fact("activities"))
     assert parse('size_class not in ["large"]') == Member(Fact("size_class"), Literal(("large",)), negated=True)
+
+
+def test_a_condition_may_nest_to_the_limit_and_run_on_at_any_length() -> None:
+    assert parse("not " * (MAX_DEPTH - 1) + "above_quota") is not None  # nested as deep as allowed
+    many = ["above_quota"] * (MAX_DEPTH + 8)  # side by side is no nesting, however many
+    assert len(parse("all(" + ", ".join(many) + ")").items) == len(many)
+    assert len(parse(" and ".join(many)).items) == len(many)
+    assert len(parse("any(" + ", ".join(f"not {item}" for item in many) + ")").items) == len(many)
 
 
 def test_a_list_may_be_empty_or_end_with_a_comma() -> None:
@@ -128,6 +137,8 @@ PARAMETER_ADVICE = "in a condition: name it as a parameter with its basis and ci
         ("all()", "expected a fact, a parameter or a literal, found ')' (column 5)"),
         ("any(above_quota, above_quota,, )", "expected a fact, a parameter or a literal, found ',' (column 30)"),
         ("employees not min_staff", "unexpected 'not' (column 11)"),
+        ("and above_quota", "expected a fact, a parameter or a literal, found 'and' (column 1)"),
+        ("not " * MAX_DEPTH + "above_quota", f"the condition is nested more than {MAX_DEPTH} levels deep (column 129)"),
     ],
 )
 def test_syntax_errors_name_the_problem_and_its_column(condition: str, message: str) -> None:
