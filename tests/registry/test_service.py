@@ -21,8 +21,9 @@ from app.engine.expressions import Compare, Param, leaves
 from app.engine.facts import years_before
 from app.registry import service as registry
 from app.registry.sql import region_prefilter
-from tests.helpers import AGE_RULE, RULE_HEADER, SUMAO_STRICTER, examples
+from tests.helpers import AGE_RULE, SUMAO_STRICTER, examples
 from tests.profiles import coarser, profiles
+from tests.registry.test_sql import EDGES, FORMS, form_rule
 
 ROOT = Path(__file__).resolve().parents[2]
 DATES = (date(2023, 6, 30), date(2026, 11, 26))
@@ -229,52 +230,12 @@ def test_the_region_prefilter_keeps_exactly_the_companies_a_region_may_hold(
         place for place in places if any(tables.region_within(place, code) is not False for code in codes)}
 
 
-PARAMETERS = {
-    "staff": "  staff: {value: 300, unit: persons, basis: assumption, label: {zh: 人, en: staff}, citation: {zh: 测试, en: test}}\n",
-    "sme": "  sme: {value: [micro, small, medium], unit: list, basis: standard, label: {zh: 中小, en: SMEs}, "
-           "citation: {zh: 测试, en: test}}\n",
-}
-FORMS = [
-    'size_class == "small"', 'size_class != "small"', 'size_class not in ["micro", "small"]', 'size_class in ["medium"]',
-    'listing_status not in ["listed"]', 'entity_type != "enterprise"', "entity_type in []", "entity_type not in []",
-    "employees < staff", "employees <= staff", "employees > staff", "employees != staff", "employees == staff",
-    "export_revenue > import_value", "not above_designated_size", "above_quota", "urban_district",
-    '"high_tech_enterprise" not in certifications', '"importer" in activities',
-    'activities intersects ["importer", "car_dealer"]', "certifications intersects []",
-    'clusters intersects ["semiconductors_ic", "machine_tools"]', "industry within [C39, I65]",
-    "any(not region within 440305, size_class in [\"micro\"])", "size_class in sme", "size_class not in sme",
-    'entity_type in ["enterprise", "individual_business"]',
-    # 规上 status where the sector alone may keep it open (construction, finance) or a figure may
-    "above_designated_size", "any(above_designated_size, employees >= staff)",
-    "all(above_designated_size, employees >= staff)", "any(not above_designated_size, employees < staff)",
-    # a list of one written as a single value, as the checker allows
-    'activities intersects "car_dealer"', 'entity_type in "enterprise"', 'size_class not in "small"',
-]
-# Companies the seeds do not show, beside them (all in Shenzhen, where the forms' rule applies): figures
-# that leave the size class or 规上 status open, sectors without a revenue line, empty lists, a region
-# known only to the city or the province.
-EDGES = [
-    {}, {"region_code": "440300"}, {"region_code": "440000"}, {"industry_code": "C3911"},
-    {"industry_code": "C3911", "annual_revenue": 30_000_000}, {"industry_code": "C3911", "employees": 500},
-    {"industry_code": "C3911", "annual_revenue": 19_999_999, "main_business_revenue": 19_999_999, "employees": 300},
-    {"industry_code": "E4710"}, {"industry_code": "E4710", "annual_revenue": 1e9, "employees": 50, "total_assets": 1e9},
-    {"industry_code": "J6635"}, {"industry_code": "J6635", "annual_revenue": 6e8, "employees": 1266},
-    {"industry_code": "K7010", "employees": 400}, {"industry_code": "F5261", "employees": 30},
-    {"entity_type": "individual_business", "certifications": [], "activities": [], "clusters": []},
-]
-
-
 @pytest.mark.parametrize("condition", FORMS)
 def test_sql_and_python_agree_on_every_form_of_condition(app: FastAPI, stored: dict, condition: str) -> None:
     """Forms the catalogue does not use today (an enum compared with == or !=, not in, <, !=, two figures,
     an empty list), on every seed company and on companies known in part: a draft may use any of them."""
     ruleset = app.state.rules.current
-    text = RULE_HEADER.replace("RULE_ID", "forms") + "benefit: {kind: service, summary: {zh: 测试, en: test}}\n"
-    used = [name for name in PARAMETERS if name in condition]
-    text += ("parameters:\n" + "".join(PARAMETERS[name] for name in used) if used else "")
-    text += "criteria:\n  - id: form\n    when: '" + condition + "'\n"
-    text += '    explain: {met: {zh: 是, en: "yes"}, not_met: {zh: 否, en: "no"}, unknown: {zh: 未知, en: unknown}}\n'
-    rule = compile_rule(text, "forms.yaml", tables=ruleset.tables)
+    rule = form_rule(condition, ruleset.tables)
     with app.state.session_factory() as session:
         companies = dict(stored)
         for fields in EDGES:
