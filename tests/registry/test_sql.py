@@ -19,7 +19,7 @@ from app.db.models import CompanyFact
 from app.engine import Profile, Rule, compile_rule, evaluate_rule
 from app.engine.tables import Tables
 from app.registry.facts import fact_columns
-from app.registry.sql import existing_on, rule_status
+from app.registry.sql import existing_on, list_bits, mask_of, rule_status
 from tests.helpers import RULE_HEADER, examples
 from tests.profiles import ROOT, TABLES, catalogue, coarser, profiles
 
@@ -120,3 +120,16 @@ def test_drawn_companies_decide_in_sql_as_in_python(database: Engine, drawn: lis
     companies = [{k: v for k, v in company.items() if k != "credit_code"} for company in drawn]
     for rule in [*catalogue().rules.values(), form_rule(condition, TABLES)]:
         agree(database, rule, companies)
+
+
+def test_a_list_values_bit_never_changes() -> None:
+    """Stored rows keep their masks until the derivation's revision is raised: each value keeps the bit
+    of its place in the list (CERTIFICATIONS, ACTIVITIES, clusters.yaml), and new values are appended."""
+    bits = list_bits(TABLES)
+    assert bits["certifications"] == {"high_tech_enterprise": 1, "tech_sme": 2, "innovative_sme": 4,
+                                      "specialised_sme": 8, "little_giant": 16, "single_champion": 32}
+    assert (bits["activities"]["manufacturing_export"], bits["activities"]["car_dealer"],
+            bits["activities"]["industrial_park_tenant"]) == (1, 1 << 12, 1 << 21)
+    assert (bits["clusters"]["network_communications"], bits["clusters"]["quantum_information"]) == (1, 1 << 27)
+    assert mask_of(["tech_sme", "high_tech_enterprise", "tech_sme"], bits["certifications"]) == 3
+    assert (mask_of([], bits["activities"]), mask_of(None, bits["activities"])) == (0, None)
