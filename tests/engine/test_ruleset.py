@@ -75,11 +75,30 @@ def test_explanations_are_compiled_with_the_parameters_written_in() -> None:
     assert rule.scope_names == {"zh": "江苏省", "en": "Jiangsu"}
 
 
+PARAMETER_KINDS = GOOD.replace("parameters:\n", """parameters:
+  min_revenue: {value: 20000000, unit: yuan, basis: assumption, label: {zh: 收入, en: revenue}, citation: {zh: 测试, en: test}}
+  min_staff: {value: 300, unit: persons, basis: assumption, label: {zh: 人数, en: staff}, citation: {zh: 测试, en: test}}
+  max_age: {value: 3, unit: years, basis: assumption, label: {zh: 年限, en: age}, citation: {zh: 测试, en: test}}
+  sme: {value: [micro, small], unit: list, basis: standard, label: {zh: 中小, en: SMEs}, citation: {zh: 测试, en: test}}
+  nothing: {value: [], unit: list, basis: standard, label: {zh: 无, en: none}, citation: {zh: 测试, en: test}}
+""", 1).replace('met: {zh: "出口占比{export_share}", en: "export share {export_share}"}',
+                'met: {zh: "{min_revenue}，{min_staff}，{max_age}，{sme}，{nothing}", '
+                'en: "{min_revenue} | {min_staff} | {max_age} | {sme} | {nothing}"}')
+
+
+def test_a_parameter_is_written_into_an_explanation_in_its_unit_and_the_readers_language() -> None:
+    met = compile_text(PARAMETER_KINDS).criteria[0].explain["met"]
+    assert met["zh"].render({}) == "2,000万元，300人，3年，微型企业、小型企业，无"
+    assert met["en"].render({}) == "20,000,000 yuan | 300 people | 3 years | Micro, Small | none"
+
+
 def test_a_brace_that_is_no_placeholder_is_kept_as_written() -> None:
     rule = compile_text(GOOD.replace('en: "export share {export_share}"}',
                                      'en: "export share {export_share} (see {\\"note\\")"}', 1))
     met = rule.criteria[0].explain["met"]["en"]
     assert met.render({"export_share": "12%"}) == 'export share 12% (see {"note")'
+    closing = compile_text(GOOD.replace('en: "export share {export_share}"}', 'en: "export share {export_share} (a}b})"}', 1))
+    assert closing.criteria[0].explain["met"]["en"].render({"export_share": "12%"}) == "export share 12% (a}b})"
 
 
 @pytest.mark.parametrize(

@@ -30,9 +30,11 @@ PARAMETERS = {
     "staff": "  staff: {value: 300, unit: persons, basis: assumption, label: {zh: 人, en: staff}, citation: {zh: 测试, en: test}}\n",
     "sme": "  sme: {value: [micro, small, medium], unit: list, basis: standard, label: {zh: 中小, en: SMEs}, "
            "citation: {zh: 测试, en: test}}\n",
+    "unlisted": "  unlisted: {value: [unlisted, preparing], unit: list, basis: standard, label: {zh: 未上市, en: unlisted}, "
+                "citation: {zh: 测试, en: test}}\n",
 }
 FORMS = [
-    'size_class == "small"', 'size_class != "small"', 'size_class not in ["micro", "small"]', 'size_class in ["medium"]',
+    'size_class == "small"', 'size_class != "small"', 'size_class == "large"', "listing_status in unlisted", 'size_class not in ["micro", "small"]', 'size_class in ["medium"]',
     'listing_status not in ["listed"]', 'entity_type != "enterprise"', "entity_type in []", "entity_type not in []",
     "employees < staff", "employees <= staff", "employees > staff", "employees != staff", "employees == staff",
     "export_revenue > import_value", "not above_designated_size", "above_quota", "urban_district",
