@@ -311,6 +311,14 @@ def test_a_ratio_gap_names_the_staff_it_takes() -> None:
                    "text": {"zh": "需要研发人员占比≥10%；目前为5%（即研发人员数≥10人）",
                             "en": "needs share of R&D staff ≥ 10%; has 5% (that is R&D staff ≥ 10 people)"}}
 
+def test_a_share_gap_names_the_figure_it_takes_in_lower_case_inside_the_sentence() -> None:
+    ruleset = banded_with("exporter", "export_share >= small_rd")  # a 5% bound
+    profile = Profile.model_validate({"region_code": "440305", "annual_revenue": 100_000_000, "export_revenue": 2_000_000})
+    (gap,) = evaluate_rule(ruleset, ruleset.rules["exporter"], profile, as_of=IN_FORCE).criteria[1].gaps
+    assert gap["text"] == {"zh": "需要出口额占营业收入比例≥5%；目前为2%（即出口额≥500万元）",
+                           "en": "needs export share of revenue ≥ 5%; has 2% (that is export sales ≥ 5,000,000 yuan)"}
+
+
 @pytest.mark.parametrize(("industry", "zh", "en"), [
     ("E4710", "本行业按有资质的建筑业企业的口径纳入规上统计，不看营业收入，无法据所填信息判断，按不符合处理；如已纳入统计，请向当地统计部门确认。",
      ("This sector counts as above designated size by another measure than revenue (qualified construction "
