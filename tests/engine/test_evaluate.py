@@ -186,6 +186,24 @@ def test_a_gap_is_the_cheapest_minimum_to_reach_never_a_maximum() -> None:
     (criterion,) = evaluate_rule(ruleset, rule, profile, as_of=IN_FORCE).criteria[1:]
     # In the middle band: raising R&D intensity to 4% is what it takes, not "revenue ≤ 50,000,000".
     assert [(gap["fact"], gap["required"]) for gap in criterion.gaps] == [("rd_intensity", 0.04)]
+    assert criterion.to_dict()["gaps"] == list(criterion.gaps)  # as the contract's answer carries them
+
+
+@pytest.mark.parametrize(("when", "profile", "gaps"), [
+    # Just under the top band: passing 200,000,000 (5% more) is cheaper than 4% R&D intensity (a third more).
+    ("rd", {"annual_revenue": 190_000_000, "rd_expense": 5_700_000}, [("annual_revenue", ">", 200_000_000)]),
+    # One alternative is itself a conjunction: its cost is the sum of its parts, no more.
+    ("any(rd_intensity >= large_rd, all(annual_revenue > small_max))",
+     {"annual_revenue": 40_000_000, "rd_expense": 800_000}, [("annual_revenue", ">", 50_000_000)]),
+    # Staying under a maximum is no "what it would take", however cheap: the minimum is told.
+    ("any(annual_revenue <= small_max, rd_intensity >= large_rd)",
+     {"annual_revenue": 60_000_000, "rd_expense": 1_200_000}, [("rd_intensity", ">=", 0.03)]),
+])
+def test_the_cheapest_alternative_is_the_gap(when: str, profile: dict[str, Any], gaps: list[tuple]) -> None:
+    ruleset = build_ruleset({"banded.yaml": BANDED}) if when == "rd" else banded_with("alternatives", when)
+    rule = next(iter(ruleset.rules.values()))
+    result = evaluate_rule(ruleset, rule, Profile.model_validate({"region_code": "440305", **profile}), as_of=IN_FORCE)
+    assert [(gap["fact"], gap["op"], gap["required"]) for gap in result.criteria[1].gaps] == gaps
 
 
 def test_a_criterion_no_profile_field_could_settle_is_answered_not_met_and_says_why() -> None:

@@ -87,6 +87,7 @@ def test_a_region_in_a_list_of_choices(code: str, zh: str, en: str, level: str) 
     ("110101", "北京市东城区", "Dongcheng District, Beijing"),  # the 市辖区 level is not named
     ("500229", "重庆市城口县", "Chengkou County, Chongqing"),
     ("110100", "北京市", "Beijing"),
+    ("220200", "吉林省吉林市", "Jilin"),  # the city is named like its province: once in English
     ("999999", "999999", "999999"),  # not in the table: the code itself
 ])
 def test_a_region_full_name(code: str, zh: str, en: str) -> None:
