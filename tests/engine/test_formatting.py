@@ -24,6 +24,9 @@ TABLES = load_tables()
     (10_000, "1万元", "10,000 yuan"),
     (9_999, "9,999元", "9,999 yuan"),
     (1_234.5, "1,234.5元", "1,234.5 yuan"),
+    (1e15, "10,000,000亿元", "1,000,000,000,000,000 yuan"),  # the most a profile may state
+    (12_345.67, "1.2346万元", "12,345.67 yuan"),  # 万元 to the yuan
+    (0.567, "0.57元", "0.57 yuan"),  # 元 to the fen
 ])
 def test_money_reads_as_chinese_writes_it(yuan: float, zh: str, en: str) -> None:
     assert format_number(yuan, "yuan", "zh") == zh
