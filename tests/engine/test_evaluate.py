@@ -328,6 +328,25 @@ def test_a_ratio_gap_names_the_staff_it_takes() -> None:
                    "field_required": 10, "field_actual": 5,
                    "text": {"zh": "需要研发人员占比≥10%；目前为5%（即研发人员数≥10人）",
                             "en": "needs share of R&D staff ≥ 10%; has 5% (that is R&D staff ≥ 10 people)"}}
+    # 5.7 people needed: told as whole people.
+    (gap,) = criterion_of({"region_code": "440305", "employees": 57, "rd_staff": 3},
+                          "sz-high-tech-cultivation", "tech-staff-share").gaps
+    assert gap["text"] == {"zh": "需要研发人员占比≥10%；目前为5.26%（即研发人员数≥6人）",
+                           "en": "needs share of R&D staff ≥ 10%; has 5.26% (that is R&D staff ≥ 6 people)"}
+
+@pytest.mark.parametrize(("when", "profile", "missing"), [
+    ("export_revenue > import_value", {"export_revenue": 5_000_000}, ("import_value",)),  # the right-hand figure
+    ("export_revenue > import_value", {"import_value": 5_000_000}, ("export_revenue",)),
+    # The sector's line is known (manufacturing): only the revenue is asked, not what would settle 规上 status.
+    ("annual_revenue >= designated_size_line", {"industry_code": "C3911"}, ("annual_revenue",)),
+])
+def test_an_unknown_comparison_of_two_figures_asks_for_the_unknown_one(when: str, profile: dict[str, Any],
+                                                                       missing: tuple[str, ...]) -> None:
+    ruleset = banded_with("figures", when)
+    company = Profile.model_validate({"region_code": "440305", **profile})
+    criterion = evaluate_rule(ruleset, ruleset.rules["figures"], company, as_of=IN_FORCE).criteria[1]
+    assert (criterion.status, criterion.missing_fields) == ("unknown", missing)
+
 
 def test_a_share_gap_names_the_figure_it_takes_in_lower_case_inside_the_sentence() -> None:
     ruleset = banded_with("exporter", "export_share >= small_rd")  # a 5% bound
