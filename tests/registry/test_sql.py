@@ -65,9 +65,10 @@ EDGES = [
 
 
 
-def form_rule(condition: str, tables: Tables) -> Rule:
-    """A Shenzhen rule of one criterion, `condition`, with the parameters it names."""
-    text = RULE_HEADER.replace("RULE_ID", "forms") + "benefit: {kind: service, summary: {zh: 测试, en: test}}\n"
+def form_rule(condition: str, tables: Tables, region: str = '["440300"]') -> Rule:
+    """A rule of one criterion, `condition`, with the parameters it names (in Shenzhen unless `region`)."""
+    text = RULE_HEADER.replace("RULE_ID", "forms").replace('region: ["440300"]', f"region: {region}")
+    text += "benefit: {kind: service, summary: {zh: 测试, en: test}}\n"
     used = [name for name in PARAMETERS if name in condition]
     text += ("parameters:\n" + "".join(PARAMETERS[name] for name in used) if used else "")
     text += "criteria:\n  - id: form\n    when: '" + condition + "'\n"
@@ -111,6 +112,18 @@ def seeds_and_edges() -> list[dict[str, Any]]:
 def test_every_form_of_condition_decides_in_sql_as_in_python(database: Engine, seeds_and_edges: list[dict[str, Any]],
                                                              condition: str) -> None:
     agree(database, form_rule(condition, TABLES), seeds_and_edges)
+
+
+PLACES = ["320583", "320500", "320000", "320505", "320200", "440305", "440300", "440000", "110101", "110100",
+          "110000", "330106"]
+
+
+@pytest.mark.parametrize("region", ['["320000"]', '["320500"]', '["320583"]', '["320583", "440300"]', '["110101"]'])
+def test_the_region_criterion_decides_in_sql_as_in_python(database: Engine, region: str) -> None:
+    """A measure of a province, a city or a district (or several): a company inside it is in, one at a larger
+    area holding it may be, any other is out."""
+    rule = form_rule('entity_type == "enterprise"', TABLES, region=region)
+    agree(database, rule, [{"region_code": place, "entity_type": "enterprise"} for place in PLACES])
 
 
 @settings(max_examples=examples(10), deadline=None,
