@@ -65,6 +65,11 @@ def test_a_condition_may_nest_to_the_limit_and_run_on_at_any_length() -> None:
     assert len(parse("all(" + ", ".join(many) + ")").items) == len(many)
     assert len(parse(" and ".join(many)).items) == len(many)
     assert len(parse("any(" + ", ".join(f"not {item}" for item in many) + ")").items) == len(many)
+    # Depth is counted where it is reached, whatever came before it at a shallower level.
+    after_a_sibling = "(" * 10 + "above_quota and " + "not " * 22 + "urban_district" + ")" * 10  # 33 deep
+    with pytest.raises(ExpressionError, match=r"^the condition is nested more than 32 levels deep \(column 115\)$"):
+        parse(after_a_sibling)
+    assert parse(after_a_sibling.replace("not " * 22, "not " * 21)) is not None
 
 
 def test_a_list_may_be_empty_or_end_with_a_comma() -> None:
