@@ -184,6 +184,11 @@ def test_what_every_result_of_a_rule_carries_in_one_language_or_both() -> None:
         "document": {"title": {"en": "11 measures"}, "number": None, "issued_on": None, "url": None}}
     assert rule.result_texts_in(("zh",))[0] == {"zh": "示例"}
     assert rule.result_texts_in(("zh",))[1]["how_to_apply"] == {"zh": "测试", "department": None, "url": None}
+    dated = compile_text(GOOD.replace("document: {title: {zh: 11条措施, en: 11 measures}}",
+                                      "document: {title: {zh: 11条措施, en: 11 measures}, issued_on: 2024-03-01}\n"
+                                      "validity: {from: 2024-04-01, to: 2026-12-31}")).result_texts_in(("en",))[1]
+    assert (dated["validity"], dated["document"]["issued_on"]) == (
+        {"from": "2024-04-01", "to": "2026-12-31", "stated": False}, "2024-03-01")
     both = rule.result_texts_in(("zh", "en"))
     assert both == ({"zh": "示例", "en": "Demo"}, {**actionable, "benefit": {**actionable["benefit"],
                     "summary": {"zh": "贷款", "en": "loans"}}, "how_to_apply": {"zh": "测试", "en": "test",
