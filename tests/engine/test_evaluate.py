@@ -456,6 +456,19 @@ def test_a_verdict_that_rests_on_an_assumed_bound_says_so(founded: date, listing
     assert age.explanation["en"].endswith("pending confirmation by the department.)") is provisional
 
 
+def test_a_verdict_decided_by_a_standard_bound_alone_is_not_provisional() -> None:
+    """The criterion names the assumed 3 years too, but the company meets it by its staff, a standard bound."""
+    text = AGE_RULE.replace("company_age_years OP years", "any(company_age_years >= years, employees >= staff)").replace(
+        "criteria:", "  staff: {value: 300, unit: persons, basis: standard, label: {zh: 人, en: staff}, "
+                     "citation: {zh: 测试, en: test}}\ncriteria:")
+    rule = compile_rule(text, "age-rule.yaml", tables=catalogue().tables)
+    profile = Profile.model_validate({"region_code": "440305", "founded_on": date(2025, 6, 1), "employees": 500})
+    criterion = evaluate_rule(catalogue(), rule, profile, as_of=TODAY).criteria[-1]
+    assert (criterion.status, criterion.provisional, criterion.explanation["en"]) == ("met", False, "yes")
+    older = profile.model_copy(update={"employees": 5, "founded_on": date(2020, 1, 1)})  # met by the assumed bound
+    assert evaluate_rule(catalogue(), rule, older, as_of=TODAY).criteria[-1].provisional
+
+
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(profile=profiles(), lang=st.sampled_from(["zh", "en"]), scope=st.sampled_from(["all", "local"]),
        coarse=st.booleans(), data=st.data())
