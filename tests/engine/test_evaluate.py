@@ -74,6 +74,8 @@ def test_unknown_fields_make_needs_info_and_are_named(ruleset) -> None:
     result = decision.result("rd-grant")
     assert result.status == "needs_info"
     assert result.missing_fields == ("annual_revenue", "rd_expense")
+    assert result.criteria[1].explanation == {"zh": "研发强度未知，缺少研发费用、营业收入",
+                                              "en": "R&D intensity unknown: missing R&D expense, Annual revenue"}
     assert "annual_revenue" not in result.criteria[2].missing_fields or result.criteria[2].status == "unknown"
 
 

@@ -110,6 +110,8 @@ def test_labels_of_values_and_fields_fall_back_to_the_id() -> None:
     assert TABLES.label("fields", "employees", "en") == "Employees"
     assert TABLES.label("clusters", "semiconductors_ic", "en") == "Semiconductors and integrated circuits"
     assert TABLES.label("activities", "no_such_value", "zh") == "no_such_value"
+    assert TABLES.label("clusters", "no_such_cluster", "en") == "no_such_cluster"
+    assert TABLES.label("no_such_kind", "some_value", "zh") == "some_value"
 
 
 def copy_of_standards(directory: Path) -> Path:
