@@ -323,8 +323,8 @@ def test_an_age_is_compared_with_whole_years_only() -> None:
     assert any("give a whole number of years" in message for message in errors_of(text))
     for nested in ("any(company_age_years <= max_age, above_quota)", "not company_age_years > max_age"):
         assert errors_of(text.replace("company_age_years <= max_age", nested)) == [
-            "rules/demo-rule.yaml:25: criterion 'exporter': max_age (2.5) is compared with company_age_years: "
-            "give a whole number of years"], nested  # found inside any() and not too
+            ("rules/demo-rule.yaml:25: criterion 'exporter': max_age (2.5) is compared with company_age_years: "
+            "give a whole number of years")], nested  # found inside any() and not too
     assert compile_text(text.replace("value: 2.5", "value: 3")).id == "demo-rule"
 
 
