@@ -65,14 +65,18 @@ EDGES = [
 
 
 
-def form_rule(condition: str, tables: Tables, region: str = '["440300"]') -> Rule:
-    """A rule of one criterion, `condition`, with the parameters it names (in Shenzhen unless `region`)."""
+def form_rule(condition: str, tables: Tables, region: str = '["440300"]', *more: str) -> Rule:
+    """A rule of one criterion, `condition` (and one more per `more`), with the parameters they name, in
+    Shenzhen unless `region`."""
+    conditions = (condition, *more)
     text = RULE_HEADER.replace("RULE_ID", "forms").replace('region: ["440300"]', f"region: {region}")
     text += "benefit: {kind: service, summary: {zh: 测试, en: test}}\n"
-    used = [name for name in PARAMETERS if name in condition]
+    used = [name for name in PARAMETERS if any(name in when for when in conditions)]
     text += ("parameters:\n" + "".join(PARAMETERS[name] for name in used) if used else "")
-    text += "criteria:\n  - id: form\n    when: '" + condition + "'\n"
-    text += '    explain: {met: {zh: 是, en: "yes"}, not_met: {zh: 否, en: "no"}, unknown: {zh: 未知, en: unknown}}\n'
+    text += "criteria:\n"
+    for index, when in enumerate(conditions):
+        text += f"  - id: form-{index}\n    when: '" + when + "'\n"
+        text += '    explain: {met: {zh: 是, en: "yes"}, not_met: {zh: 否, en: "no"}, unknown: {zh: 未知, en: unknown}}\n'
     return compile_rule(text, "forms.yaml", tables=tables)
 
 
@@ -124,6 +128,14 @@ def test_the_region_criterion_decides_in_sql_as_in_python(database: Engine, regi
     area holding it may be, any other is out."""
     rule = form_rule('entity_type == "enterprise"', TABLES, region=region)
     agree(database, rule, [{"region_code": place, "entity_type": "enterprise"} for place in PLACES])
+
+
+def test_a_rule_of_several_criteria_decides_in_sql_as_in_python(database: Engine,
+                                                                 seeds_and_edges: list[dict[str, Any]]) -> None:
+    """A criterion on 规上 status, which the sector may keep open, among others: each compiled on its own."""
+    rule = form_rule("any(above_designated_size, employees >= staff)", TABLES, '["440300"]', "urban_district",
+                     "not above_designated_size")
+    agree(database, rule, seeds_and_edges)
 
 
 @settings(max_examples=examples(10), deadline=None,
