@@ -138,6 +138,9 @@ def test_credit_check_character_refuses_bad_input():
 def test_organisation_code_check():
     assert organisation_check_character("19220382") == "1"
     assert organisation_check_character("1922038") is None
+    # 11 - (weighted sum mod 11), written X for 10 and 0 for 11 (GB 11714):
+    assert organisation_check_character("10000018") == "X"  # 1*3 + 1*4 + 8*2 = 23, 23 mod 11 = 1
+    assert organisation_check_character("10000004") == "0"  # 1*3 + 4*2 = 11, 11 mod 11 = 0
     # A bad organisation-code check does not make the credit code invalid (information only).
     first17 = "91440300192203820"
     code = first17 + credit_check_character(first17)
