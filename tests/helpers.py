@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import locale
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from hypothesis import settings
@@ -70,3 +73,15 @@ criteria:
     when: company_age_years OP years
     explain: {met: {zh: 是, en: "yes"}, not_met: {zh: 否, en: "no"}, unknown: {zh: 未知, en: unknown}}
 """
+
+
+@contextmanager
+def ascii_locale() -> Iterator[None]:
+    """The process's locale set to C, whose encoding is ASCII (as on a machine without a UTF-8 locale,
+    or with GBK's): files read without naming their encoding read otherwise, or not at all."""
+    previous = locale.setlocale(locale.LC_CTYPE)
+    locale.setlocale(locale.LC_CTYPE, "C")
+    try:
+        yield
+    finally:
+        locale.setlocale(locale.LC_CTYPE, previous)

@@ -24,7 +24,7 @@ from app.engine import (
 from app.engine.credit_code import credit_check_character
 from app.engine.errors import ProfileDateError
 from app.engine.ruleset import in_language
-from tests.helpers import AGE_RULE, RULE_HEADER
+from tests.helpers import AGE_RULE, RULE_HEADER, examples
 from tests.profiles import catalogue, coarser, profiles
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -74,6 +74,8 @@ def test_unknown_fields_make_needs_info_and_are_named(ruleset) -> None:
     result = decision.result("rd-grant")
     assert result.status == "needs_info"
     assert result.missing_fields == ("annual_revenue", "rd_expense")
+    assert result.criteria[1].explanation == {"zh": "研发强度未知，缺少研发费用、营业收入",
+                                              "en": "R&D intensity unknown: missing R&D expense, Annual revenue"}
     assert "annual_revenue" not in result.criteria[2].missing_fields or result.criteria[2].status == "unknown"
 
 
@@ -126,6 +128,9 @@ def test_the_answer_has_the_contract_shape(ruleset) -> None:
                           "kind", "benefit", "how_to_apply", "validity", "document", "assumptions", "already"}
     assert set(first["criteria"][0]) >= {"id", "status", "explanation"}
     assert first["rule_version"] == ruleset.rules[first["policy_id"]].version
+    validity = {result["policy_id"]: result["validity"] for result in answer["results"]}
+    assert validity == {"rd-grant": {"from": "2022-01-01", "to": "2024-12-31", "stated": False},
+                        "dealer": {"from": None, "to": None, "stated": False}}
 
 
 def test_an_entity_type_that_contradicts_the_credit_code_is_refused_on_the_field() -> None:
@@ -185,6 +190,24 @@ def test_a_gap_is_the_cheapest_minimum_to_reach_never_a_maximum() -> None:
     (criterion,) = evaluate_rule(ruleset, rule, profile, as_of=IN_FORCE).criteria[1:]
     # In the middle band: raising R&D intensity to 4% is what it takes, not "revenue ≤ 50,000,000".
     assert [(gap["fact"], gap["required"]) for gap in criterion.gaps] == [("rd_intensity", 0.04)]
+    assert criterion.to_dict()["gaps"] == list(criterion.gaps)  # as the contract's answer carries them
+
+
+@pytest.mark.parametrize(("when", "profile", "gaps"), [
+    # Just under the top band: passing 200,000,000 (5% more) is cheaper than 4% R&D intensity (a third more).
+    ("rd", {"annual_revenue": 190_000_000, "rd_expense": 5_700_000}, [("annual_revenue", ">", 200_000_000)]),
+    # One alternative is itself a conjunction: its cost is the sum of its parts, no more.
+    ("any(rd_intensity >= large_rd, all(annual_revenue > small_max))",
+     {"annual_revenue": 40_000_000, "rd_expense": 800_000}, [("annual_revenue", ">", 50_000_000)]),
+    # Staying under a maximum is no "what it would take", however cheap: the minimum is told.
+    ("any(annual_revenue <= small_max, rd_intensity >= large_rd)",
+     {"annual_revenue": 60_000_000, "rd_expense": 1_200_000}, [("rd_intensity", ">=", 0.03)]),
+])
+def test_the_cheapest_alternative_is_the_gap(when: str, profile: dict[str, Any], gaps: list[tuple]) -> None:
+    ruleset = build_ruleset({"banded.yaml": BANDED}) if when == "rd" else banded_with("alternatives", when)
+    rule = next(iter(ruleset.rules.values()))
+    result = evaluate_rule(ruleset, rule, Profile.model_validate({"region_code": "440305", **profile}), as_of=IN_FORCE)
+    assert [(gap["fact"], gap["op"], gap["required"]) for gap in result.criteria[1].gaps] == gaps
 
 
 def test_a_criterion_no_profile_field_could_settle_is_answered_not_met_and_says_why() -> None:
@@ -196,11 +219,61 @@ def test_a_criterion_no_profile_field_could_settle_is_answered_not_met_and_says_
     result = evaluate_rule(ruleset, ruleset.rules["above-size"], profile, as_of=IN_FORCE)
     criterion = result.criteria[1]
     assert criterion.status == "not_met" and criterion.missing_fields == ()
+    # The words are those of test_a_size_line_no_figure_can_show_is_not_met_and_says_why.
     assert "没有规模以上" in criterion.explanation["zh"] and "no above-designated-size" in criterion.explanation["en"]
     assert result.status == "ineligible"
     # Without an industry the sector is not known yet: that is a question, not an answer.
     unknown_sector = Profile.model_validate({"region_code": "440305"})
     assert evaluate_rule(ruleset, ruleset.rules["above-size"], unknown_sector, as_of=IN_FORCE).status == "needs_info"
+
+
+@pytest.mark.parametrize(("when", "revenue", "status", "missing"), [
+    # Unknown revenue keeps these open whatever the 规上 status would be: ask for it.
+    ("any(above_designated_size, annual_revenue > large_min)", None, "unknown", ("annual_revenue",)),
+    ("all(above_designated_size, annual_revenue > large_min)", None, "unknown", ("annual_revenue",)),
+    # With revenue known, 规上 status alone decides: a finance firm's is beyond any profile.
+    ("any(above_designated_size, annual_revenue > large_min)", 600_000_000, "met", ()),
+    ("any(above_designated_size, annual_revenue > large_min)", 100_000_000, "not_met", ()),
+    ("all(above_designated_size, annual_revenue > large_min)", 600_000_000, "not_met", ()),
+])
+def test_a_sector_bound_fact_is_answered_not_met_only_where_it_alone_keeps_a_criterion_open(
+        when: str, revenue: float | None, status: str, missing: tuple[str, ...]) -> None:
+    ruleset = banded_with("mixed", when)
+    profile = Profile.model_validate({"region_code": "440305", "industry_code": "J6635",
+                                      **({"annual_revenue": revenue} if revenue else {})})
+    criterion = evaluate_rule(ruleset, ruleset.rules["mixed"], profile, as_of=IN_FORCE).criteria[1]
+    assert (criterion.status, criterion.missing_fields) == (status, missing)
+
+
+LABELS = RULE_HEADER.replace("RULE_ID", "labels") + """\
+benefit: {kind: service, summary: {zh: 测试, en: test}}
+criteria:
+  - id: labels
+    when: entity_type == "enterprise"
+    explain:
+      met:
+        zh: "{entity_type}；{listing_status}；{certifications}；{clusters}；{activities}；{size_class}；{industry_group}；{urban_district}；{industry}"
+        en: "{entity_type} | {listing_status} | {certifications} | {clusters} | {activities} | {size_class} | {industry_group} | {urban_district} | {industry}"
+      not_met: {zh: 否, en: "no"}
+      unknown: {zh: 未知, en: unknown}
+"""
+
+
+@pytest.mark.parametrize(("profile", "zh", "en"), [
+    ({"industry_code": "C3911", "listing_status": "preparing", "certifications": ["high_tech_enterprise", "tech_sme"],
+      "clusters": ["semiconductors_ic"], "activities": ["importer", "car_dealer"], "employees": 500},
+     ("企业；筹备上市；高新技术企业、科技型中小企业；半导体与集成电路；进口贸易、汽车销售；微型企业、小型企业或中型企业；工业；是；"
+     "C3911 计算机整机制造"),
+     ("Enterprise | Preparing to list | High-tech enterprise, Technology-based SME | Semiconductors and integrated circuits"
+     " | Importer, Car dealer | Micro, Small or Medium | Industry | yes | C3911 Manufacture of complete computers")),
+    ({"certifications": []}, "企业；未知；无；未知；未知；未知；未知；是；未知",
+     "Enterprise | unknown | none | unknown | unknown | unknown | unknown | yes | unknown"),
+])
+def test_an_explanation_quotes_each_value_by_its_label_in_the_readers_language(profile: dict, zh: str, en: str) -> None:
+    ruleset = build_ruleset({"labels.yaml": LABELS})
+    company = Profile.model_validate({"region_code": "440305", "entity_type": "enterprise", **profile})
+    result = evaluate_rule(ruleset, ruleset.rules["labels"], company, as_of=TODAY)
+    assert result.criteria[1].explanation == {"zh": zh, "en": en}
 
 
 def test_a_firm_that_already_has_what_the_measure_leads_to_is_told_so() -> None:
@@ -259,6 +332,33 @@ def test_a_ratio_gap_names_the_staff_it_takes() -> None:
                    "field_required": 10, "field_actual": 5,
                    "text": {"zh": "需要研发人员占比≥10%；目前为5%（即研发人员数≥10人）",
                             "en": "needs share of R&D staff ≥ 10%; has 5% (that is R&D staff ≥ 10 people)"}}
+    # 5.7 people needed: told as whole people.
+    (gap,) = criterion_of({"region_code": "440305", "employees": 57, "rd_staff": 3},
+                          "sz-high-tech-cultivation", "tech-staff-share").gaps
+    assert gap["text"] == {"zh": "需要研发人员占比≥10%；目前为5.26%（即研发人员数≥6人）",
+                           "en": "needs share of R&D staff ≥ 10%; has 5.26% (that is R&D staff ≥ 6 people)"}
+
+@pytest.mark.parametrize(("when", "profile", "missing"), [
+    ("export_revenue > import_value", {"export_revenue": 5_000_000}, ("import_value",)),  # the right-hand figure
+    ("export_revenue > import_value", {"import_value": 5_000_000}, ("export_revenue",)),
+    # The sector's line is known (manufacturing): only the revenue is asked, not what would settle 规上 status.
+    ("annual_revenue >= designated_size_line", {"industry_code": "C3911"}, ("annual_revenue",)),
+])
+def test_an_unknown_comparison_of_two_figures_asks_for_the_unknown_one(when: str, profile: dict[str, Any],
+                                                                       missing: tuple[str, ...]) -> None:
+    ruleset = banded_with("figures", when)
+    company = Profile.model_validate({"region_code": "440305", **profile})
+    criterion = evaluate_rule(ruleset, ruleset.rules["figures"], company, as_of=IN_FORCE).criteria[1]
+    assert (criterion.status, criterion.missing_fields) == ("unknown", missing)
+
+
+def test_a_share_gap_names_the_figure_it_takes_in_lower_case_inside_the_sentence() -> None:
+    ruleset = banded_with("exporter", "export_share >= small_rd")  # a 5% bound
+    profile = Profile.model_validate({"region_code": "440305", "annual_revenue": 100_000_000, "export_revenue": 2_000_000})
+    (gap,) = evaluate_rule(ruleset, ruleset.rules["exporter"], profile, as_of=IN_FORCE).criteria[1].gaps
+    assert gap["text"] == {"zh": "需要出口额占营业收入比例≥5%；目前为2%（即出口额≥500万元）",
+                           "en": "needs export share of revenue ≥ 5%; has 2% (that is export sales ≥ 5,000,000 yuan)"}
+
 
 @pytest.mark.parametrize(("industry", "zh", "en"), [
     ("E4710", "本行业按有资质的建筑业企业的口径纳入规上统计，不看营业收入，无法据所填信息判断，按不符合处理；如已纳入统计，请向当地统计部门确认。",
@@ -280,6 +380,60 @@ def test_a_company_is_not_evaluated_before_it_was_founded() -> None:
         evaluate(catalogue(), {"region_code": "440305", "founded_on": date(2027, 1, 1)}, as_of=TODAY)
     assert (caught.value.field, str(caught.value)) == (
         "founded_on", "founded_on: the company was founded on 2027-01-01, after the evaluation date 2026-11-28")
+    # The reason alone is what the API answers under `founded_on`.
+    assert caught.value.reason == "the company was founded on 2027-01-01, after the evaluation date 2026-11-28"
+
+
+def test_a_company_known_only_to_the_province_is_asked_for_its_district_first() -> None:
+    """Otherwise a unicorn: only the region keeps the answer open, the question that settles it."""
+    profile = {"region_code": "440000", "entity_type": "enterprise", "founded_on": date(2024, 1, 1),
+               "listing_status": "unlisted", "valuation": 10_000_000_000}
+    decision = evaluate(catalogue(), profile, as_of=TODAY)
+    answer = decision.result("sz-unicorn").to_dict()
+    assert (answer["status"], answer["missing_fields"]) == ("needs_info", ["region_code"])
+    assert [(c["id"], c["status"]) for c in answer["criteria"]] == [
+        ("region", "unknown"), ("enterprise", "met"), ("young", "met"), ("unlisted", "met"), ("high-valuation", "met")]
+    assert (answer["assumptions"], answer["already"]) == (["high-valuation"], False)
+    assert answer["criteria"][0]["explanation"]["en"] == (
+        "Registered somewhere in Guangdong; the measure covers only Shenzhen, Guangdong there: please give the "
+        "next level down (city or district).")
+    first = next_questions(decision)[0]
+    assert (first.field, first.settles) == ("region_code", 1) and "sz-unicorn" in first.policy_ids
+
+
+UNDERIVED = dict.fromkeys(("size_class", "industry_group", "above_designated_size", "above_quota",
+                           "designated_size_line", "rd_intensity", "rd_staff_share", "export_share",
+                           "main_business_share", "domestic_revenue", "company_age_years", "size_class_possible"))
+
+
+@pytest.mark.parametrize(("profile", "derived"), [
+    ({}, UNDERIVED),
+    # A size class known in part is null, with the classes still open; the age in whole years (5 years 364 days).
+    ({"industry_code": "C3911", "employees": 500, "founded_on": date(2020, 3, 15)},
+     {**UNDERIVED, "industry_group": "industry", "above_quota": False, "designated_size_line": 20_000_000,
+      "company_age_years": 5, "size_class_possible": ["micro", "small", "medium"]}),
+    ({"industry_code": "C3911", "employees": 80, "annual_revenue": 1e8, "main_business_revenue": 9e7,
+      "export_revenue": 3.5e7, "rd_expense": 3e6, "rd_staff": 8},
+     {"size_class": "small", "industry_group": "industry", "above_designated_size": True, "above_quota": False,
+      "designated_size_line": 20_000_000, "rd_intensity": 0.03, "rd_staff_share": 0.1, "export_share": 0.35,
+      "main_business_share": 0.9, "domestic_revenue": 65_000_000, "company_age_years": None,
+      "size_class_possible": ["small"]}),
+])
+def test_the_answer_shows_the_derived_facts(profile: dict[str, Any], derived: dict[str, Any]) -> None:
+    answer = evaluate(catalogue(), {"region_code": "440305", **profile}, as_of=date(2026, 3, 14)).to_dict()
+    assert answer["derived"] == derived
+
+
+@settings(max_examples=examples(60), deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(profiles().flatmap(coarser))
+def test_one_rule_is_answered_alone_as_in_the_whole_answer(profile: dict[str, Any]) -> None:
+    """A draft or a worked example is answered one rule at a time (evaluate_rule): as the published
+    answer answers that rule, inside its region, outside it, or where the company may be in it."""
+    company = Profile.model_validate(profile)
+    decision = evaluate(catalogue(), company, as_of=TODAY)
+    for result in decision.results:
+        alone = evaluate_rule(catalogue(), result.rule, company, as_of=TODAY)
+        assert alone.to_dict() == result.to_dict(), result.policy_id
 
 
 def test_the_local_answer_holds_only_the_measures_whose_region_may_hold_the_company() -> None:
@@ -304,6 +458,19 @@ def test_a_verdict_that_rests_on_an_assumed_bound_says_so(founded: date, listing
     age = evaluate_rule(catalogue(), rule, Profile.model_validate(profile), as_of=TODAY).criteria[-1]
     assert (age.status, age.provisional) == (status, provisional)
     assert age.explanation["en"].endswith("pending confirmation by the department.)") is provisional
+
+
+def test_a_verdict_decided_by_a_standard_bound_alone_is_not_provisional() -> None:
+    """The criterion names the assumed 3 years too, but the company meets it by its staff, a standard bound."""
+    text = AGE_RULE.replace("company_age_years OP years", "any(company_age_years >= years, employees >= staff)").replace(
+        "criteria:", "  staff: {value: 300, unit: persons, basis: standard, label: {zh: 人, en: staff}, "
+                     "citation: {zh: 测试, en: test}}\ncriteria:")
+    rule = compile_rule(text, "age-rule.yaml", tables=catalogue().tables)
+    profile = Profile.model_validate({"region_code": "440305", "founded_on": date(2025, 6, 1), "employees": 500})
+    criterion = evaluate_rule(catalogue(), rule, profile, as_of=TODAY).criteria[-1]
+    assert (criterion.status, criterion.provisional, criterion.explanation["en"]) == ("met", False, "yes")
+    older = profile.model_copy(update={"employees": 5, "founded_on": date(2020, 1, 1)})  # met by the assumed bound
+    assert evaluate_rule(catalogue(), rule, older, as_of=TODAY).criteria[-1].provisional
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])

@@ -15,8 +15,10 @@ FIRST = catalogue().rules[UNICORN].definition.examples[0]  # an eligible Nanshan
 
 def problems(**changes: Any) -> tuple[tuple[str, ...], str | None]:
     rule = catalogue().rules[UNICORN]
-    outcome = run_example(catalogue(), rule, 0, FIRST.model_copy(update=changes))
+    example = FIRST.model_copy(update=changes)
+    outcome = run_example(catalogue(), rule, 0, example)
     assert (outcome.rule_id, outcome.index, outcome.passed) == (UNICORN, 0, not outcome.problems)
+    assert outcome.example == example  # the console and `rules check` show its name and what it expects
     return outcome.problems, outcome.status
 
 
@@ -50,6 +52,8 @@ def test_an_invalid_profile_is_reported_field_by_field() -> None:
     found, status = problems(profile={**FIRST.profile, "employees": -1, "region_code": "999999"})
     assert status is None and len(found) == 2
     assert found[0].startswith("profile.region_code: ") and found[1].startswith("profile.employees: ")
+    found, _ = problems(profile={**FIRST.profile, "certifications": ["high_tech_enterprise", "nope"]})
+    assert len(found) == 1 and found[0].startswith("profile.certifications.1: Input should be ")
 
 
 def test_an_example_dated_outside_the_rule_is_refused() -> None:

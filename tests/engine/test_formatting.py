@@ -19,10 +19,26 @@ TABLES = load_tables()
     (30_000, "3万元", "30,000 yuan"),
     (800, "800元", "800 yuan"),
     (123_456_789, "12,345.6789万元", "123,456,789 yuan"),  # exact to the yuan
+    (100_000_000, "1亿元", "100,000,000 yuan"),
+    (100_005_000, "10,000.5万元", "100,005,000 yuan"),  # 亿 only for whole 万
+    (10_000, "1万元", "10,000 yuan"),
+    (9_999, "9,999元", "9,999 yuan"),
+    (1_234.5, "1,234.5元", "1,234.5 yuan"),
+    (1e15, "10,000,000亿元", "1,000,000,000,000,000 yuan"),  # the most a profile may state
+    (12_345.67, "1.2346万元", "12,345.67 yuan"),  # 万元 to the yuan
+    (0.567, "0.57元", "0.57 yuan"),  # 元 to the fen
 ])
 def test_money_reads_as_chinese_writes_it(yuan: float, zh: str, en: str) -> None:
     assert format_number(yuan, "yuan", "zh") == zh
     assert format_number(yuan, "yuan", "en") == en
+
+
+@pytest.mark.parametrize(("value", "unit", "zh", "en"), [
+    (0.035, "ratio", "3.5%", "3.5%"), (0.1, "ratio", "10%", "10%"), (1 / 3, "ratio", "33.33%", "33.33%"),
+    (1_234, "persons", "1,234人", "1,234 people"), (1_500, "count", "1,500", "1,500"), (2.5, None, "2.5", "2.5"),
+])
+def test_shares_headcounts_and_counts_read_in_their_units(value: float, unit: str | None, zh: str, en: str) -> None:
+    assert (format_number(value, unit, "zh"), format_number(value, unit, "en")) == (zh, en)
 
 
 @pytest.mark.parametrize(("years", "zh", "en"), [

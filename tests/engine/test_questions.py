@@ -4,6 +4,7 @@ before one that only bears on them, the one deciding the most first."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from datetime import date
 from itertools import pairwise
@@ -145,3 +146,14 @@ def test_the_prompt_names_the_field_and_says_where_to_find_it() -> None:
         assert prompt["zh"].startswith("请提供") and prompt["en"].startswith("Please give the "), field
         assert prompt == {lang: text.strip() for lang, text in prompt.items()}
 
+
+def test_a_field_without_a_help_text_is_asked_with_the_prompt_alone() -> None:
+    # The vocabulary is data: a field added to it before its help text is written, or not at all yet.
+    fields = {name: {k: v for k, v in entry.items() if k != "help"}
+              for name, entry in TABLES.vocabulary["fields"].items() if name != "valuation"}
+    tables = dataclasses.replace(TABLES, vocabulary={**TABLES.vocabulary, "fields": fields})
+    assert question_text("founded_on", {}, tables)["prompt"] == {"zh": "请提供成立日期。",
+                                                                 "en": "Please give the date founded."}
+    unnamed = question_text("valuation", {}, tables)
+    assert unnamed["label"] == {"zh": "valuation", "en": "valuation"}
+    assert unnamed["prompt"] == {"zh": "请提供valuation。", "en": "Please give the valuation."}

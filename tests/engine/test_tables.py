@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from app.engine.tables import STANDARDS_DIR, Industry, load_tables, region_prefix
+from tests.helpers import ascii_locale
 
 TABLES = load_tables()
 
@@ -21,6 +22,7 @@ TABLES = load_tables()
     ("其他农业", ["A0190"]),  # the group 其他农业 (A019) is named like its only class: the class alone
     ("other agriculture", ["A0190"]),  # English, any case
     ("A019", ["A0190"]),
+    ("（3d）打印", ["M7517"]),  # 三维（3D）打印技术推广服务: Latin letters in a Chinese name, any case
 ])
 def test_an_industry_is_found_by_its_name_or_code(text: str, found: list[str]) -> None:
     assert TABLES.find_industries(text) == found
@@ -44,6 +46,7 @@ def test_a_search_is_cut_at_its_limit_and_a_blank_one_finds_nothing() -> None:
     ("c3911 计算机整机制造", ("C3911", [])),  # a code with its name, as the form shows it
     ("计算机整机制造", ("C3911", [])),  # a name that finds one industry
     ("C9999", (None, [])),  # no such code, and no name holds it
+    ("growing of cotton", ("A0131", [])),  # an exact English name, though another name holds it too
 ])
 def test_an_entered_industry_resolves_to_its_code(text: str, resolved: tuple) -> None:
     assert TABLES.resolve_industry(text) == resolved
@@ -84,6 +87,7 @@ def test_a_region_in_a_list_of_choices(code: str, zh: str, en: str, level: str) 
     ("110101", "北京市东城区", "Dongcheng District, Beijing"),  # the 市辖区 level is not named
     ("500229", "重庆市城口县", "Chengkou County, Chongqing"),
     ("110100", "北京市", "Beijing"),
+    ("220200", "吉林省吉林市", "Jilin"),  # the city is named like its province: once in English
     ("999999", "999999", "999999"),  # not in the table: the code itself
 ])
 def test_a_region_full_name(code: str, zh: str, en: str) -> None:
@@ -106,11 +110,20 @@ def test_labels_of_values_and_fields_fall_back_to_the_id() -> None:
     assert TABLES.label("fields", "employees", "en") == "Employees"
     assert TABLES.label("clusters", "semiconductors_ic", "en") == "Semiconductors and integrated circuits"
     assert TABLES.label("activities", "no_such_value", "zh") == "no_such_value"
+    assert TABLES.label("clusters", "no_such_cluster", "en") == "no_such_cluster"
+    assert TABLES.label("no_such_kind", "some_value", "zh") == "some_value"
 
 
 def copy_of_standards(directory: Path) -> Path:
     shutil.copytree(STANDARDS_DIR, directory, ignore=shutil.ignore_patterns("tools", "*.md"))
     return directory
+
+
+def test_tables_read_the_same_whatever_the_machines_locale() -> None:
+    with ascii_locale():
+        tables = load_tables.__wrapped__(STANDARDS_DIR)  # read afresh, not the copy read at start
+    assert tables.region_name("320583", "zh") == "江苏省苏州市昆山市" and tables.version == TABLES.version
+    assert tables.label("size_class", "micro", "zh") == "微型企业"
 
 
 def test_tables_read_from_another_directory_skip_comments_and_change_version(tmp_path: Path) -> None:

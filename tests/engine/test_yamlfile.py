@@ -52,6 +52,10 @@ def test_impossible_dates_and_endless_integers_are_rule_file_errors(text: str, r
     (nested(MAX_DEPTH), "d.yaml:1: invalid YAML: nested deeper than 64 levels"),
     ("a: 1\na: 2\n", "d.yaml:2: invalid YAML: duplicate key 'a' (first at line 1)"),
     ("x: " + "9" * 41 + "\n", "d.yaml:1: invalid YAML: an integer of more than 40 digits"),
+    ("a: 1\nvalid_from: 2024-02-30\n", "d.yaml:2: invalid YAML: not a date: day is out of range for month"),
+    # The reader finds no line for a character it refuses: the file and the position in it.
+    ("a: \x00\n", ('d.yaml: invalid YAML: unacceptable character #x0000: control characters are not allowed\n'
+                  '  in "<unicode string>", position 3')),
 ])
 def test_a_refusal_names_the_file_the_line_and_the_reason(text: str, problem: str) -> None:
     with pytest.raises(RuleFileError) as caught:
@@ -64,6 +68,11 @@ def test_what_a_rule_file_needs_is_read() -> None:
     assert load_yaml("x: " + "9" * 40 + "\n", "d.yaml")[0] == {"x": int("9" * 40)}
     assert load_yaml("a: yes\nb: true\nc: 2024-02-29\n", "d.yaml")[0] == {
         "a": "yes", "b": True, "c": date(2024, 2, 29)}  # YAML 1.2 booleans only
+
+
+def test_an_empty_file_or_one_of_comments_reads_as_nothing() -> None:
+    assert load_yaml("", "d.yaml") == (None, {})
+    assert load_yaml("# a draft, not written yet\n", "d.yaml") == (None, {})
 
 
 def test_every_key_and_item_keeps_its_line() -> None:
