@@ -195,12 +195,12 @@ class WalCheckpointer:
         self._stop.set()
         self._thread.join(5)
 
-    def checkpoint(self, connection: sqlite3.Connection) -> None:
-        """Copy the log back without waiting for anyone; then, if it holds more than its bound, copy what
-        was written meanwhile and have the log start over (writers wait for that short remainder only)."""
+    def checkpoint(self, connection: sqlite3.Connection, page_size: int = 4096) -> None:
+        """Copy the log back without waiting for anyone; then, if it holds more than its bound (in frames
+        of `page_size` bytes), copy what was written meanwhile and have the log start over (writers wait
+        for that short remainder only)."""
         try:
             _, frames, _ = connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-            page_size = connection.execute("PRAGMA page_size").fetchone()[0]
             if frames * page_size > self.restart_after_bytes:
                 # A restart keeps writers out until it is done; waiting for their turn, the decision
                 # logs are let in the moment it ends, where SQLite's busy handler would sleep on.
@@ -213,9 +213,10 @@ class WalCheckpointer:
     def _run(self) -> None:
         connection = sqlite3.connect(self.path, isolation_level=None, timeout=2, check_same_thread=False)
         try:
+            page_size = connection.execute("PRAGMA page_size").fetchone()[0]  # fixed once the file exists
             while not self._stop.wait(self.interval):
-                self.checkpoint(connection)
-            self.checkpoint(connection)
+                self.checkpoint(connection, page_size)
+            self.checkpoint(connection, page_size)
         finally:
             connection.close()
 
