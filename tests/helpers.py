@@ -7,12 +7,18 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import orjson
 from hypothesis import settings
 
 
 def jsonable(profile: dict[str, Any]) -> dict[str, Any]:
     """A seed profile as JSON (YAML gives dates)."""
     return {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in profile.items()}
+
+
+def sent(answer: Any, *scope: str) -> dict[str, Any]:
+    """An engine answer (an Evaluation, for `scope`) or one rule's result, as the service sends it."""
+    return orjson.loads(answer.to_json(*scope)[0])
 
 
 def assert_problem(response: Any, status: int, type_: str | None = None) -> dict[str, Any]:

@@ -147,10 +147,6 @@ class RuleResult:
                 self._missing_fields = tuple(name for name in PROFILE_FIELDS if name in wanted)
         return self._missing_fields
 
-    def to_dict(self) -> dict[str, Any]:
-        """The contract's result (the JSON of `to_json`, read back)."""
-        return orjson.loads(self.to_json()[0])
-
     def to_json(self) -> tuple[bytes, bytes]:
         """The contract's result as JSON, and the same without the texts that depend only on the rule
         version (RESULT_TEXT_FIELDS), as the decision log keeps it. Written from parts kept once made:
@@ -397,11 +393,11 @@ class Evaluation:
     def results_in(self, scope: str) -> list[RuleResult]:
         """Every policy in force (`scope="all"`), or only those whose region holds or may hold the
         company (`scope="local"`)."""
-        return self.local_results if scope == "local" else self.results
-
-    def to_dict(self, scope: str = "all") -> dict[str, Any]:
-        """The public contract's answer for `scope` (the JSON of `to_json`, read back)."""
-        return orjson.loads(self.to_json(scope)[0])
+        if scope == "all":
+            return self.results
+        if scope == "local":
+            return self.local_results
+        raise ValueError(f"unknown scope {scope!r}: 'all' or 'local'")
 
     def to_json(self, scope: str = "all", members: dict[str, Any] | None = None) -> tuple[bytes, bytes]:
         """The public contract's answer for `scope` as JSON, with `members` after its results; and the

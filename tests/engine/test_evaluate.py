@@ -24,7 +24,7 @@ from app.engine import (
 from app.engine.credit_code import credit_check_character
 from app.engine.errors import ProfileDateError
 from app.engine.ruleset import in_language
-from tests.helpers import AGE_RULE, RULE_HEADER, examples
+from tests.helpers import AGE_RULE, RULE_HEADER, examples, sent
 from tests.profiles import catalogue, coarser, profiles
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -95,10 +95,10 @@ def test_out_of_region_is_ineligible_on_region_alone(ruleset) -> None:
 
 def test_a_region_criterion_kept_for_a_place_is_never_given_for_another_place_or_language(ruleset) -> None:
     kunshan, suzhou = {"region_code": "320583"}, {"region_code": "320505"}
-    first = evaluate(ruleset, kunshan, as_of=IN_FORCE).to_dict()["results"]
-    again = evaluate(ruleset, kunshan, as_of=IN_FORCE).to_dict()["results"]
-    elsewhere = evaluate(ruleset, suzhou, as_of=IN_FORCE).to_dict()["results"]
-    in_english = evaluate(ruleset, kunshan, as_of=IN_FORCE, languages=("en",)).to_dict()["results"]
+    first = sent(evaluate(ruleset, kunshan, as_of=IN_FORCE))["results"]
+    again = sent(evaluate(ruleset, kunshan, as_of=IN_FORCE))["results"]
+    elsewhere = sent(evaluate(ruleset, suzhou, as_of=IN_FORCE))["results"]
+    in_english = sent(evaluate(ruleset, kunshan, as_of=IN_FORCE, languages=("en",)))["results"]
     assert first == again
     assert "昆山市" in first[0]["criteria"][0]["explanation"]["zh"]
     assert "昆山市" not in elsewhere[0]["criteria"][0]["explanation"]["zh"]
@@ -120,7 +120,7 @@ def test_results_come_eligible_first_then_needs_info_then_ineligible(ruleset) ->
 
 
 def test_the_answer_has_the_contract_shape(ruleset) -> None:
-    answer = evaluate(ruleset, {**SHENZHEN_SME, "export_revenue": 35_000_000}, as_of=IN_FORCE).to_dict()
+    answer = sent(evaluate(ruleset, {**SHENZHEN_SME, "export_revenue": 35_000_000}, as_of=IN_FORCE))
     assert answer["ruleset"] == {"version": ruleset.version, "as_of": "2023-06-30"}
     assert answer["derived"]["size_class"] == "small" and answer["derived"]["export_share"] == 0.35
     first = answer["results"][0]
@@ -283,7 +283,7 @@ def test_a_firm_that_already_has_what_the_measure_leads_to_is_told_so() -> None:
                                     "annual_revenue": 30_000_000, "rd_expense": 3_000_000})
     result = evaluate_rule(ruleset, ruleset.rules["below-line"], above, as_of=IN_FORCE)
     assert result.status == "ineligible" and result.already
-    assert result.to_dict()["already"] is True and result.to_dict()["criteria"][1]["already"] is True
+    assert sent(result)["already"] is True and sent(result)["criteria"][1]["already"] is True
     # Failing another criterion too is a plain refusal.
     weak = above.model_copy(update={"rd_expense": 10_000})
     assert not evaluate_rule(ruleset, ruleset.rules["below-line"], weak, as_of=IN_FORCE).already
@@ -389,7 +389,7 @@ def test_a_company_known_only_to_the_province_is_asked_for_its_district_first() 
     profile = {"region_code": "440000", "entity_type": "enterprise", "founded_on": date(2024, 1, 1),
                "listing_status": "unlisted", "valuation": 10_000_000_000}
     decision = evaluate(catalogue(), profile, as_of=TODAY)
-    answer = decision.result("sz-unicorn").to_dict()
+    answer = sent(decision.result("sz-unicorn"))
     assert (answer["status"], answer["missing_fields"]) == ("needs_info", ["region_code"])
     assert [(c["id"], c["status"]) for c in answer["criteria"]] == [
         ("region", "unknown"), ("enterprise", "met"), ("young", "met"), ("unlisted", "met"), ("high-valuation", "met")]
@@ -420,7 +420,7 @@ UNDERIVED = dict.fromkeys(("size_class", "industry_group", "above_designated_siz
       "size_class_possible": ["small"]}),
 ])
 def test_the_answer_shows_the_derived_facts(profile: dict[str, Any], derived: dict[str, Any]) -> None:
-    answer = evaluate(catalogue(), {"region_code": "440305", **profile}, as_of=date(2026, 3, 14)).to_dict()
+    answer = sent(evaluate(catalogue(), {"region_code": "440305", **profile}, as_of=date(2026, 3, 14)))
     assert answer["derived"] == derived
 
 
@@ -433,15 +433,21 @@ def test_one_rule_is_answered_alone_as_in_the_whole_answer(profile: dict[str, An
     decision = evaluate(catalogue(), company, as_of=TODAY)
     for result in decision.results:
         alone = evaluate_rule(catalogue(), result.rule, company, as_of=TODAY)
-        assert alone.to_dict() == result.to_dict(), result.policy_id
+        assert sent(alone) == sent(result), result.policy_id
 
 
 def test_the_local_answer_holds_only_the_measures_whose_region_may_hold_the_company() -> None:
     decision = evaluate(catalogue(), {"region_code": "320583"}, as_of=TODAY)
-    local = [result["policy_id"] for result in decision.to_dict(scope="local")["results"]]
-    everything = [result["policy_id"] for result in decision.to_dict()["results"]]
+    local = [result["policy_id"] for result in sent(decision, "local")["results"]]
+    everything = [result["policy_id"] for result in sent(decision)["results"]]
     assert local and set(local) < set(everything)
     assert all(policy_id.startswith("js-") for policy_id in local)  # Kunshan is in Jiangsu
+
+
+def test_an_unknown_scope_is_refused_rather_than_read_as_the_whole_answer() -> None:
+    decision = evaluate(catalogue(), {"region_code": "320583"}, as_of=TODAY)
+    with pytest.raises(ValueError, match="'locale'"):
+        decision.to_json("locale")
 
 
 @pytest.mark.parametrize(("founded", "listing", "status", "provisional"), [
@@ -483,8 +489,8 @@ def test_an_answer_in_one_language_is_the_bilingual_answer_in_that_language(prof
     if coarse:
         profile = data.draw(coarser(profile))
     company = Profile.model_validate(profile)
-    one = evaluate(catalogue(), company, as_of=date(2026, 11, 28), languages=(lang,)).to_dict(scope)
-    both = evaluate(catalogue(), company, as_of=date(2026, 11, 28)).to_dict(scope)
+    one = sent(evaluate(catalogue(), company, as_of=date(2026, 11, 28), languages=(lang,)), scope)
+    both = sent(evaluate(catalogue(), company, as_of=date(2026, 11, 28)), scope)
     assert one == in_language(both, lang)
 
 

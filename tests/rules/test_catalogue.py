@@ -9,6 +9,7 @@ import pytest
 
 from app.engine import evaluate, load_ruleset
 from app.engine.examples import coverage_problems, run_example
+from tests.helpers import sent
 
 RULES_DIR = Path(__file__).parents[2] / "rules"
 RULESET = load_ruleset(RULES_DIR)
@@ -63,7 +64,7 @@ def test_every_rule_answers_a_company_of_any_sector_with_or_without_figures(regi
     for industry_code in _one_class_per_section():
         for profile in ({"region_code": region_code, "industry_code": industry_code},
                         {"region_code": region_code, "industry_code": industry_code, **figures}):
-            answer = evaluate(RULESET, profile, as_of=date(2025, 6, 30)).to_dict()
+            answer = sent(evaluate(RULESET, profile, as_of=date(2025, 6, 30)))
             assert {result["policy_id"] for result in answer["results"]} <= CATALOGUE
             for result in answer["results"]:
                 assert all(criterion["explanation"]["zh"] and criterion["explanation"]["en"]
