@@ -7,12 +7,14 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from app.engine import (
+    RESULT_TEXT_FIELDS,
     Profile,
     build_ruleset,
     compile_rule,
@@ -479,7 +481,7 @@ def test_a_verdict_decided_by_a_standard_bound_alone_is_not_provisional() -> Non
     assert evaluate_rule(catalogue(), rule, older, as_of=TODAY).criteria[-1].provisional
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(max_examples=examples(300), deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(profile=profiles(), lang=st.sampled_from(["zh", "en"]), scope=st.sampled_from(["all", "local"]),
        coarse=st.booleans(), data=st.data())
 def test_an_answer_in_one_language_is_the_bilingual_answer_in_that_language(profile, lang, scope, coarse,
@@ -492,6 +494,26 @@ def test_an_answer_in_one_language_is_the_bilingual_answer_in_that_language(prof
     one = sent(evaluate(catalogue(), company, as_of=date(2026, 11, 28), languages=(lang,)), scope)
     both = sent(evaluate(catalogue(), company, as_of=date(2026, 11, 28)), scope)
     assert one == in_language(both, lang)
+
+
+@settings(max_examples=examples(50), deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(profile=profiles().flatmap(coarser), scope=st.sampled_from(["all", "local"]),
+       members=st.sampled_from([None, {}, {"questions": [{"field": "employees"}]},
+                                {"questions": [], "scope": "local", "lang": "zh"}]))
+def test_the_answer_and_its_logged_form_are_one_json_document_each(profile, scope, members) -> None:
+    """The answer as sent is one JSON object: the rule set, the derived facts, the results, then the
+    members the service adds (the next questions, a scope or language asked for). The decision log
+    keeps the same answer without each result's rule-version texts, which the rule version restores."""
+    evaluation = evaluate(catalogue(), profile, as_of=TODAY)
+    sent_bytes, logged_bytes = evaluation.to_json(scope, members)
+    answer, logged = orjson.loads(sent_bytes), orjson.loads(logged_bytes)
+    assert list(answer) == ["ruleset", "derived", "results", *(members or {})]
+    assert answer == {**sent(evaluation, scope), **(members or {})}
+    lean = [{key: value for key, value in result.items() if key not in RESULT_TEXT_FIELDS}
+            for result in answer["results"]]
+    assert logged == {**answer, "results": lean}
+    assert all(set(RESULT_TEXT_FIELDS) <= result.keys() for result in answer["results"])
 
 
 LANGUAGE_CHOICES = st.sampled_from([("zh", "en"), ("zh",), ("en",)])
