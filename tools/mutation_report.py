@@ -41,10 +41,12 @@ def equivalents() -> dict[str, str]:
 def run(jobs: int) -> None:
     mutmut("run", "--max-children", str(jobs))
     explained = equivalents()
+    # A timeout is tested again too: a machine busy with something else makes a harmless mutant's
+    # tests overrun their time, which would count it as detected.
     again = [name for name, verdict in verdicts().items()
-             if verdict not in DETECTED | {"not checked"} and name not in explained]
+             if verdict == "timeout" or (verdict not in DETECTED | {"not checked"} and name not in explained)]
     if again:
-        print(f"Testing the {len(again)} surviving mutants again")
+        print(f"Testing the {len(again)} surviving or timed-out mutants again")
         mutmut("run", "--max-children", str(jobs), *again)
 
 
