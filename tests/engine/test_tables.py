@@ -71,6 +71,32 @@ def test_an_industry_without_an_english_name_borrows_its_nearest_ancestors() -> 
     assert tables.industry_label("C3911", "zh") == "C3911 计算机整机制造"
 
 
+# GB/T 4754-2017 classes and where the 2011 SME standard and the 规上/限上 lines place them.
+SECTOR_PLACES = [
+    ("A0111", "agriculture", None),  # no 规上 line for agriculture
+    ("C3911", "industry", "industry"),
+    ("G5311", "other", "services_transport_it_environment"),  # railway: outside transport's size group
+    ("G5411", "transport", "services_transport_it_environment"),
+    ("G5910", "transport", "services_transport_it_environment"),  # 装卸搬运 (591): not warehousing
+    ("G5920", "warehousing", "services_transport_it_environment"),
+    ("G6010", "postal", "services_transport_it_environment"),
+    ("I6511", "software_it", "services_transport_it_environment"),
+    ("K7010", "real_estate_development", "real_estate_development"),
+    ("K7020", "property_management", "services_business_tech_education_property"),
+    ("K7090", "other", "services_business_tech_education_property"),
+    ("J6621", "other", None),  # banking: no size group of its own, no 规上 line
+]
+
+
+def test_an_industry_takes_the_most_specific_size_group_and_statistical_line() -> None:
+    """The longest matching prefix wins and a group's exclusions leave it; tables read afresh, since
+    both lookups are kept per code once made."""
+    tables = load_tables.__wrapped__()
+    placed = [(code, tables.size_group_for(code).id, getattr(tables.line_for(code), "id", None))
+              for code, _, _ in SECTOR_PLACES]
+    assert placed == SECTOR_PLACES
+
+
 @pytest.mark.parametrize(("code", "zh", "en", "level"), [
     ("110000", "北京市", "Beijing", "province"),
     ("110100", "北京市市辖区", "Beijing (districts)", "city"),  # a municipality's districts, as a city
