@@ -55,7 +55,7 @@ def test_valid_codes(code):
 
 def test_known_bad_check_character_names_expected_and_given():
     result = check_credit_code("91350203M0001QAY9B")
-    assert not result.valid
+    assert result.valid is False  # a JSON boolean to the caller, never null
     assert result.expected_check == "9"
     assert result.reason == "wrong check character: expected '9', given 'B'"
     # Parts are still read so a caller can flag the code and carry on.
@@ -66,11 +66,11 @@ def test_known_bad_check_character_names_expected_and_given():
 @pytest.mark.parametrize("code,length", [("", 0), ("91440300192203821", 17), ("9144030019220382161", 19)])
 def test_wrong_length(code, length):
     result = check_credit_code(code)
-    assert not result.valid
     assert result.reason == f"must be 18 characters, got {length}"
     assert result.region_code is None and result.expected_check is None
     assert (result.registration_authority, result.category, result.organisation_code) == (None, None, None)
-    assert result.code == code.strip() and not result.organisation_code_valid
+    assert result.code == code.strip()
+    assert result.valid is False and result.organisation_code_valid is False  # JSON booleans, never null
 
 
 def test_lower_case_is_upper_cased_first():
@@ -107,10 +107,13 @@ def test_character_outside_alphabet():
     assert result.reason == "character '-' at position 13 is outside the code alphabet 0-9 A-Z"
 
 
-def test_region_part_must_be_digits():
-    result = check_credit_code("9144A3001922038216")
-    assert not result.valid
-    assert result.reason == ("character 'A' at position 5 must be a digit "
+@pytest.mark.parametrize("position", range(3, 9))
+def test_region_part_must_be_digits(position):
+    chars = list("914403001922038216")
+    chars[position - 1] = "A"
+    result = check_credit_code("".join(chars))
+    assert result.valid is False
+    assert result.reason == (f"character 'A' at position {position} must be a digit "
                              "(positions 3-8 are the registering authority's region code)")
 
 
