@@ -208,11 +208,12 @@ def unsettleable(facts: dict[str, Any]) -> bool:
 
 
 def derive_facts(values: dict[str, Any], as_of: date, tables: Tables) -> dict[str, Any]:
-    """All facts of one profile, computed once: the fields themselves and every derived fact."""
+    """All facts of one profile, computed once: the fields themselves and every derived fact. A fact
+    is read with `facts.get`: one left out is unknown, like one set to None."""
     facts = dict(values)
     region = values.get("region_code")
     facts["region"] = region
-    facts["urban_district"] = None if region is None else tables.urban_district(region)
+    facts["urban_district"] = tables.urban_district(region)
     facts["entity_type"] = entity_type_of(values)
     industry = values.get("industry_code")
     facts["industry"] = industry
@@ -225,9 +226,7 @@ def derive_facts(values: dict[str, Any], as_of: date, tables: Tables) -> dict[st
     facts["main_business_share"] = _ratio(values.get("main_business_revenue"), revenue)
     facts["domestic_revenue"] = None if revenue is None or export is None else revenue - export
     if industry is None:
-        facts.update(size_class=None, industry_group=None, above_designated_size=None, above_quota=None,
-                     designated_size_line=None)
-        return facts
+        return facts  # the sector's facts (size class, 规上/限上, the line) stay unknown: absent reads as None
     group = tables.size_group_for(industry)
     facts["industry_group"] = group.id
     facts["size_class"] = classify_size(group, values)
@@ -235,7 +234,6 @@ def derive_facts(values: dict[str, Any], as_of: date, tables: Tables) -> dict[st
     if line is None or line.min_revenue is None:
         # No revenue line for this sector: construction counts by qualification, real estate
         # development counts every developer, finance and a few others have no 规上/限上 line at all.
-        facts["designated_size_line"] = None
         facts["above_designated_size"] = True if line is not None and line.counts_all else None
         facts["above_quota"] = False if line is None or line.kind != "quota" else None
         return facts

@@ -143,17 +143,18 @@ class Tables:
             return None
         return False
 
-    def urban_district(self, code: str) -> bool | None:
+    def urban_district(self, code: str | None) -> bool | None:
         """Whether `code` is an urban district (市辖区), the "城区" of a source: True for a 区 at county
         level, False for a county (县, 旗) or county-level city (市); unknown for a city or province that
         holds both kinds. GB/T 2260 numbers county-level units 01-20 for 市辖区, 21-80 for 县 and 81-99
-        for 县级市, but a few codes break the pattern, so the name decides."""
-        region = self.regions.get(code)
-        if region is None:
+        for 县级市, but a few codes break the pattern, so the name decides: a 区 under a city is a district
+        (万柏林区 and 碑林区 too). A unit under a province itself (神农架林区, 仙桃市, 东莞市) is a county-level
+        unit or a city of towns, never a district."""
+        if code is None or code not in self.regions:
             return None
-        if len(self.region_ancestors.get(code, ())) < 3 or region.name_zh == "市辖区":
+        if len(self.region_ancestors[code]) < 3:
             return None if self.region_children.get(code) else False
-        return region.name_zh.endswith("区") and not region.name_zh.endswith("林区")
+        return self.regions[code].name_zh.endswith("区")
 
     def region_chain(self, code: str | None) -> list[str]:
         """The code and its ancestors, province first; empty for an unknown code."""

@@ -142,7 +142,7 @@ def test_partial_figures_leave_open_exactly_the_classes_some_completion_reaches(
 
 def test_size_class_without_an_industry_is_unknown_and_asks_for_it() -> None:
     facts = derive_facts({"region_code": "440305", "employees": 50}, date(2025, 6, 30), TABLES)
-    assert facts["size_class"] is None
+    assert facts.get("size_class") is None
     assert missing_inputs("size_class", facts, TABLES) == ["industry_code", "annual_revenue"]
 
 
@@ -196,8 +196,12 @@ def test_every_real_estate_developer_counts_as_above_designated_size() -> None:
     assert facts_for("K7010")["above_designated_size"] is True
 
 
-@pytest.mark.parametrize(("code", "urban"), [("440305", True), ("320583", False), ("320506", True),
-                                             ("330112", True), ("140000", None), ("320500", None)])
+@pytest.mark.parametrize(("code", "urban"), [
+    ("440305", True), ("320583", False), ("320506", True), ("330112", True), ("140000", None), ("320500", None),
+    ("140109", True), ("610103", True),  # 万柏林区, 碑林区: districts whose names end in 林区
+    ("429021", False),  # 神农架林区: a forestry district, a county-level unit under the province
+    ("441900", False),  # 东莞市: a city of towns, with no district or county under it
+])
 def test_urban_district_is_a_district_not_a_county_or_county_level_city(code: str, urban: bool | None) -> None:
     assert facts_for("C3911", region_code=code)["urban_district"] is urban
 
