@@ -192,7 +192,7 @@ class Rule:
         return frozenset(name for name, parameter in self.definition.parameters.items()
                          if parameter.basis == "assumption")
 
-    def decide(self, facts: Mapping[str, Any], in_region: bool | None = True) -> str:
+    def decide(self, facts: Mapping[str, Any], in_region: bool | None) -> str:
         """The rule's status for facts of a company in its region, or that may be (`in_region` None:
         registered in a larger area that holds the rule's)."""
         status = ELIGIBLE if in_region else NEEDS_INFO
