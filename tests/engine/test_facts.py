@@ -254,6 +254,12 @@ def test_company_age_is_exact_to_the_day_around_an_anniversary() -> None:
     assert 9.99 < company_age_years(founded, date(2025, 6, 29)) < 10
 
 
+def test_a_company_not_a_year_old_counts_its_days_over_the_year_up_to_the_evaluation_date() -> None:
+    """The year from 1 March 2023 to 1 March 2024 holds 29 February: 366 days."""
+    assert company_age_years(date(2023, 6, 1), date(2024, 3, 1)) == 274 / 366
+    assert company_age_years(date(2024, 6, 1), date(2025, 3, 1)) == 273 / 365
+
+
 def test_region_ancestry_runs_district_city_province() -> None:
     assert TABLES.region_ancestors["440305"] >= {"440305", "440300", "440000"}
     assert TABLES.region_ancestors["320583"] >= {"320583", "320500", "320000"}

@@ -97,6 +97,16 @@ def test_an_industry_takes_the_most_specific_size_group_and_statistical_line() -
     assert placed == SECTOR_PLACES
 
 
+def test_where_an_industry_is_placed_does_not_depend_on_the_order_of_the_groups_in_the_file() -> None:
+    tables = load_tables.__wrapped__()
+    shuffled = dataclasses.replace(tables, size_groups=tuple(reversed(tables.size_groups)),
+                                   statistical_lines=tuple(reversed(tables.statistical_lines)),
+                                   _size_group_of={}, _line_of={})
+    placed = [(code, shuffled.size_group_for(code).id, getattr(shuffled.line_for(code), "id", None))
+              for code, _, _ in SECTOR_PLACES]
+    assert placed == SECTOR_PLACES
+
+
 @pytest.mark.parametrize(("code", "zh", "en", "level"), [
     ("110000", "北京市", "Beijing", "province"),
     ("110100", "北京市市辖区", "Beijing (districts)", "city"),  # a municipality's districts, as a city
