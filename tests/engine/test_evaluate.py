@@ -514,6 +514,10 @@ def test_the_answer_and_its_logged_form_are_one_json_document_each(profile, scop
             for result in answer["results"]]
     assert logged == {**answer, "results": lean}
     assert all(set(RESULT_TEXT_FIELDS) <= result.keys() for result in answer["results"])
+    titles = catalogue().rules
+    assert all(result["title"] == {"zh": titles[result["policy_id"]].definition.title.zh,
+                                   "en": titles[result["policy_id"]].definition.title.en}
+               for result in answer["results"])  # each result names its measure
 
 
 LANGUAGE_CHOICES = st.sampled_from([("zh", "en"), ("zh",), ("en",)])
