@@ -235,7 +235,7 @@ def derive_facts(values: dict[str, Any], as_of: date, tables: Tables) -> dict[st
         # No revenue line for this sector: construction counts by qualification, real estate
         # development counts every developer, finance and a few others have no 规上/限上 line at all.
         facts["above_designated_size"] = True if line is not None and line.counts_all else None
-        facts["above_quota"] = False if line is None or line.kind != "quota" else None
+        facts["above_quota"] = False  # every 限上 line is a revenue figure: a sector without one is never 限上
         return facts
     above = revenue_at_least(values, line.revenue_source, line.min_revenue)
     facts["designated_size_line"] = line.min_revenue

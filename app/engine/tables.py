@@ -150,7 +150,7 @@ class Tables:
         for 县级市, but a few codes break the pattern, so the name decides: a 区 under a city is a district
         (万柏林区 and 碑林区 too). A unit under a province itself (神农架林区, 仙桃市, 东莞市) is a county-level
         unit or a city of towns, never a district."""
-        if code is None or code not in self.regions:
+        if code not in self.regions:  # none given, or not a code of the table
             return None
         if len(self.region_ancestors[code]) < 3:
             return None if self.region_children.get(code) else False

@@ -181,6 +181,8 @@ def test_operating_revenue_proves_a_firm_below_a_main_business_line_never_above_
 
 def test_above_quota_is_false_outside_trade_and_unknown_without_revenue() -> None:
     assert facts_for("C3911", main_business_revenue=1e9)["above_quota"] is False
+    for sector in ("A0111", "E4710", "J6621", "K7010"):  # no 限上 line: agriculture, building, banking, property
+        assert facts_for(sector, annual_revenue=1e10)["above_quota"] is False, sector
     facts = facts_for("F5261")
     assert facts["above_quota"] is None and facts["above_designated_size"] is None
     assert missing_inputs("above_quota", facts, TABLES) == ["main_business_revenue"]
@@ -201,6 +203,7 @@ def test_every_real_estate_developer_counts_as_above_designated_size() -> None:
     ("140109", True), ("610103", True),  # 万柏林区, 碑林区: districts whose names end in 林区
     ("429021", False),  # 神农架林区: a forestry district, a county-level unit under the province
     ("441900", False),  # 东莞市: a city of towns, with no district or county under it
+    ("990000", None),  # not a code of the table
 ])
 def test_urban_district_is_a_district_not_a_county_or_county_level_city(code: str, urban: bool | None) -> None:
     assert facts_for("C3911", region_code=code)["urban_district"] is urban
