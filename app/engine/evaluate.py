@@ -378,10 +378,6 @@ class Evaluation:
             derived["company_age_years"] = int(age)
         return derived
 
-    @property
-    def rule_versions(self) -> dict[str, str]:
-        return {result.rule.id: result.rule.version for result in self.results}
-
     def result(self, policy_id: str) -> RuleResult:
         return next(result for result in self.results if result.rule.id == policy_id)
 
