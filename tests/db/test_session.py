@@ -50,10 +50,11 @@ def test_with_background_checkpoints_no_commit_checkpoints_and_the_checkpointer_
         bounded = WalCheckpointer(str(path), restart_after_bytes=1)
         size = wal.stat().st_size
         with sqlite3.connect(path, isolation_level=None) as connection:
+            page_size = connection.execute("PRAGMA page_size").fetchone()[0]
             for _ in range(600):  # twice the rows the log holds
                 with engine.begin() as conn:
                     conn.execute(text("INSERT INTO t VALUES (:body)"), {"body": "x" * 32_000})
-                bounded.checkpoint(connection)
+                bounded.checkpoint(connection, page_size)
         assert wal.stat().st_size <= size
         with engine.connect() as conn:
             assert conn.execute(text("SELECT count(*) FROM t")).scalar_one() == 900
