@@ -29,9 +29,8 @@ import time
 from typing import Any
 
 import httpx
-import yaml
 
-from bench.http import AS_OF, app_env, count_decisions, database, postgres_reachable, server
+from bench.http import AS_OF, app_env, count_decisions, database, postgres_reachable, seed_profiles, server
 
 
 def batch_seconds(client: httpx.Client, requests: list[dict[str, Any]]) -> tuple[float, int]:
@@ -61,8 +60,7 @@ def main() -> int:
     parser.add_argument("--postgres-url", default=os.environ.get(
         "BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"))
     args = parser.parse_args()
-    seeds = yaml.safe_load((ROOT / "seeds" / "companies.yaml").read_text(encoding="utf-8"))["companies"]
-    profiles = [json.loads(json.dumps({k: v for k, v in c.items() if k != "key"}, default=str)) for c in seeds]
+    profiles = seed_profiles()
     requests = [{"profile": profiles[n % len(profiles)], "as_of": AS_OF} for n in range(args.lines)]
     directory = Path(tempfile.mkdtemp(prefix="huiqi-bench-batch-"))
     print(f"{os.cpu_count()} CPUs; uvicorn --workers {args.workers}; {args.lines} lines; median of {args.runs} runs")

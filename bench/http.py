@@ -66,6 +66,7 @@ from tests.servers import free_port, serving, uvicorn_process
 
 PYTHON = sys.executable
 AS_OF = "2025-06-30"
+
 OPENFISCA_PYTHON = ROOT / "bench" / ".venv-openfisca" / "bin" / "python"
 # A two-variable /calculate situation of the country template: one person's salary, and the income
 # tax and basic income the web API computes for that month.
@@ -98,6 +99,18 @@ done = function(summary, latency, _)
     latency:percentile(50), latency:percentile(95), latency:percentile(99), latency.max, latency.mean))
 end
 """
+
+
+def seed_profiles() -> list[dict[str, Any]]:
+    """The profiles of seeds/companies.yaml (without their keys), as JSON reads them: dates as strings."""
+    seeds = yaml.safe_load((ROOT / "seeds" / "companies.yaml").read_text(encoding="utf-8"))["companies"]
+    return [json.loads(json.dumps({k: v for k, v in c.items() if k != "key"}, default=str)) for c in seeds]
+
+
+def match_requests() -> list[str]:
+    """A POST /v1/match body per seed profile, on AS_OF: what every benchmark of the match asks."""
+    return [json.dumps({"profile": profile, "as_of": AS_OF}, ensure_ascii=False) for profile in seed_profiles()]
+
 
 
 def app_env(database_url: str, **extra: str) -> dict[str, str]:
@@ -257,9 +270,7 @@ def main() -> int:
     directory = Path(tempfile.mkdtemp(prefix="huiqi-bench-http-"))
     script = directory / "match.lua"
     script.write_text(WRK_SCRIPT)
-    seeds = yaml.safe_load((ROOT / "seeds" / "companies.yaml").read_text(encoding="utf-8"))["companies"]
-    lines = [json.dumps({"profile": {k: v for k, v in c.items() if k != "key"}, "as_of": AS_OF},
-                        ensure_ascii=False, default=str) for c in seeds]
+    lines = match_requests()
     bodies = directory / "bodies.jsonl"
     bodies.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
