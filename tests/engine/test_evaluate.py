@@ -534,5 +534,5 @@ def test_an_answer_is_the_same_whatever_was_answered_before(before, profile, lan
     for earlier, in_languages in before:
         evaluate(answered, earlier, as_of=date(2026, 11, 28), languages=in_languages).to_json(scope)
     fresh = load_ruleset(Path(__file__).parents[2] / "rules")
-    sent = evaluate(answered, profile, as_of=date(2026, 11, 28), languages=languages).to_json(scope)
-    assert sent == evaluate(fresh, profile, as_of=date(2026, 11, 28), languages=languages).to_json(scope)
+    answer = evaluate(answered, profile, as_of=date(2026, 11, 28), languages=languages).to_json(scope)
+    assert answer == evaluate(fresh, profile, as_of=date(2026, 11, 28), languages=languages).to_json(scope)
