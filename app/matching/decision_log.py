@@ -32,10 +32,10 @@ import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import Future, InvalidStateError
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Connection, Engine, Insert, LargeBinary, Text, bindparam, cast, func, text
+from sqlalchemy import Connection, Engine, Insert, LargeBinary, Text, bindparam, func, text
+from sqlalchemy import cast as sql_cast
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError, IntegrityError
@@ -61,24 +61,57 @@ def _insert_statement(dialect_name: str) -> Insert:
     if dialect_name == "postgresql":
         return pg_insert(DECISION_TABLE).on_conflict_do_nothing(index_elements=["id"]).values(
             results=func.convert_from(bindparam("results", type_=LargeBinary), "UTF8"))
-    utf8_text = cast(bindparam("results", type_=LargeBinary), Text)
+    utf8_text = sql_cast(bindparam("results", type_=LargeBinary), Text)
     if dialect_name == "sqlite":
         return sqlite_insert(DECISION_TABLE).on_conflict_do_nothing(index_elements=["id"]).values(results=utf8_text)
     return DECISION_TABLE.insert().values(results=utf8_text)
 
 
-@dataclass
 class _Pending:
-    row: dict[str, Any]
-    stored: Future[None] = field(default_factory=Future)
+    """A row waiting for its commit, and who waits for it: a thread (a concurrent future) or a task on
+    an event loop (an asyncio future, set on its loop)."""
+
+    __slots__ = ("loop", "row", "stored")
+
+    def __init__(self, row: dict[str, Any], loop: asyncio.AbstractEventLoop | None = None) -> None:
+        self.row = row
+        self.loop = loop
+        self.stored: Future[None] | asyncio.Future[None] = Future() if loop is None else loop.create_future()
 
     def settle(self, error: BaseException | None = None) -> None:
         """Tell the waiting request; one that went away (cancelled at shutdown) is not waiting."""
-        with contextlib.suppress(InvalidStateError):
+        if self.loop is None:
+            _resolve([self.stored], error)
+        else:
+            _on_loop(self.loop, [self.stored], error)
+
+
+def _settle_all(batch: list[_Pending]) -> None:
+    """Settle a committed batch: the waiters on each event loop in one call onto that loop (a call
+    from another thread wakes the loop through a pipe, a system call each: once a batch, not a row)."""
+    on_loops: dict[asyncio.AbstractEventLoop, list[Future[None] | asyncio.Future[None]]] = {}
+    for pending in batch:
+        if pending.loop is None:
+            _resolve([pending.stored])
+        else:
+            on_loops.setdefault(pending.loop, []).append(pending.stored)
+    for loop, futures in on_loops.items():
+        _on_loop(loop, futures)
+
+
+def _on_loop(loop: asyncio.AbstractEventLoop, futures: list[Future[None] | asyncio.Future[None]],
+             error: BaseException | None = None) -> None:
+    with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits there any more
+        loop.call_soon_threadsafe(_resolve, futures, error)
+
+
+def _resolve(futures: list[Future[None] | asyncio.Future[None]], error: BaseException | None = None) -> None:
+    for future in futures:
+        with contextlib.suppress(InvalidStateError, asyncio.InvalidStateError):  # cancelled: not waiting
             if error is None:
-                self.stored.set_result(None)
+                future.set_result(None)
             else:
-                self.stored.set_exception(error)
+                future.set_exception(error)
 
 
 class DecisionLog:
@@ -113,18 +146,23 @@ class DecisionLog:
         """Queue `row` for the next commit (never blocks: safe on the event loop). The future is done
         when the row is committed, or fails with DatabaseUnavailableError: then the answer is not given."""
         pending = _Pending(row)
+        self._enqueue(pending)
+        return cast(Future[None], pending.stored)
+
+    async def store(self, row: dict[str, Any]) -> None:
+        """Submit `row` and wait, without holding the event loop, until it is committed."""
+        pending = _Pending(row, asyncio.get_running_loop())
+        self._enqueue(pending)
+        await cast(asyncio.Future[None], pending.stored)
+
+    def _enqueue(self, pending: _Pending) -> None:
         if not self.available or not self._thread.is_alive():
             pending.stored.set_exception(self._unavailable())
-            return pending.stored
+            return
         try:
             self._queue.put_nowait(pending)
         except queue.Full:
             pending.stored.set_exception(self._unavailable("the decision log is full"))
-        return pending.stored
-
-    async def store(self, row: dict[str, Any]) -> None:
-        """Submit `row` and wait, without holding the event loop, until it is committed."""
-        await asyncio.wrap_future(self.submit(row))
 
     def store_blocking(self, row: dict[str, Any]) -> None:
         """`store` for a worker thread (the synchronous routes)."""
@@ -223,8 +261,7 @@ class DecisionLog:
     def _stored(self, batch: list[_Pending]) -> None:
         self.stored += len(batch)
         self.batches += 1
-        for pending in batch:
-            pending.settle()
+        _settle_all(batch)
 
     def _commit_one_by_one(self, batch: list[_Pending]) -> None:
         """A refused batch, row by row: a row whose client or company was deleted meanwhile is stored

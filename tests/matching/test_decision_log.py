@@ -4,6 +4,7 @@ what the answer and the stored decision share (the same bytes)."""
 
 from __future__ import annotations
 
+import asyncio
 import fcntl
 import os
 import threading
@@ -123,6 +124,48 @@ def test_requests_waiting_together_share_one_commit(log_for, ruleset) -> None:
         future.result(timeout=10)
     assert decisions.batches == 2 and decisions.stored == 51
     assert count(factory) == 51
+
+
+def test_requests_on_an_event_loop_are_answered_together_once_their_commit_is_done(log_for, ruleset) -> None:
+    decisions, factory = log_for()
+    gate = held_back(decisions)
+    wakeups = 0
+
+    async def waiting_together() -> list[Any]:
+        nonlocal wakeups
+        loop = asyncio.get_running_loop()
+        wake = loop.call_soon_threadsafe
+
+        def counted(*args: Any) -> Any:
+            nonlocal wakeups
+            wakeups += 1
+            return wake(*args)
+
+        loop.call_soon_threadsafe = counted  # type: ignore[method-assign, assignment]
+        first = asyncio.ensure_future(decisions.store(row(ruleset)))
+        await asyncio.sleep(0)  # queued…
+        deadline = time.monotonic() + 5
+        while decisions._queue.qsize() and time.monotonic() < deadline:
+            await asyncio.sleep(0.001)  # …and taken by the thread, which waits at the gate
+        tasks = [asyncio.ensure_future(decisions.store(row(ruleset))) for _ in range(50)]
+        gone = tasks.pop()  # its request goes away (the server stops): the others are answered all the same
+        await asyncio.sleep(0.05)
+        assert not any(task.done() for task in [first, *tasks])  # nobody is answered before the commit
+        gone.cancel()
+        gate.set()
+        return await asyncio.wait_for(asyncio.gather(first, *tasks, return_exceptions=True), 10)
+
+    assert asyncio.run(waiting_together()) == [None] * 50
+    assert decisions.batches == 2 and count(factory) == 51  # the cancelled one's decision is stored too
+    assert wakeups == 2  # the loop is woken once a commit, not once a decision
+
+
+def test_a_request_on_an_event_loop_is_refused_while_the_database_is_unreachable(log_for, ruleset) -> None:
+    decisions, _ = log_for(UNREACHABLE)
+    with pytest.raises(DatabaseUnavailableError):
+        asyncio.run(asyncio.wait_for(decisions.store(row(ruleset)), 10))
+    with pytest.raises(DatabaseUnavailableError):  # and at once after that
+        asyncio.run(asyncio.wait_for(decisions.store(row(ruleset)), 0.5))
 
 
 def test_a_full_log_refuses_at_once(log_for, ruleset) -> None:
