@@ -199,16 +199,29 @@ def wrk(url: str, *, concurrency: int, seconds: float, script: Path, bodies: Pat
 
 
 def probe(url: str, body: bytes, *, requests: int = 2000) -> dict[str, float]:
-    """Latency at one connection measured by a client of our own (raw socket, one request written at
-    once, the answer read to its Content-Length): the check on wrk's figures."""
+    """Latency at one connection measured by a client of our own: the check on wrk's figures."""
+    latencies = sorted(seconds for _, seconds in timed_requests(url, body, requests=requests))
+    return {"p50": latencies[len(latencies) // 2] * 1000, "p99": latencies[int(len(latencies) * 0.99)] * 1000,
+            "max": latencies[-1] * 1000}
+
+
+def timed_requests(url: str, body: bytes, *, requests: int | None = None,
+                   seconds: float | None = None) -> list[tuple[float, float]]:
+    """POST `body` to `url` one request at a time on one connection (raw socket, the request written at
+    once, the answer read to its Content-Length), `requests` times or for `seconds`: when each request
+    started (seconds since the epoch) and how long its answer took (seconds)."""
     host, port = url.split("//", 1)[1].split("/", 1)[0].split(":")
     path = "/" + url.split("//", 1)[1].split("/", 1)[1]
     request = (f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\n"
                f"Content-Length: {len(body)}\r\n\r\n").encode() + body
-    latencies = []
+    timed: list[tuple[float, float]] = []
     connection: socket.socket | None = None
-    for _ in range(requests):
+    deadline = time.perf_counter() + seconds if seconds is not None else None
+    while len(timed) < (requests if requests is not None else sys.maxsize):
         start = time.perf_counter()
+        if deadline is not None and start > deadline:
+            break
+        wall = time.time()
         if connection is None:  # a server that closes after each answer (OpenFisca's gunicorn) pays its connect
             connection = socket.create_connection((host, int(port)))
         connection.sendall(request)
@@ -220,15 +233,13 @@ def probe(url: str, body: bytes, *, requests: int = 2000) -> dict[str, float]:
                    for line in head.split(b"\r\n")[1:] if b":" in line}
         while len(rest) < int(headers[b"content-length"]):
             rest += connection.recv(65536)
-        latencies.append(time.perf_counter() - start)
+        timed.append((wall, time.perf_counter() - start))
         if headers.get(b"connection", b"").lower() == b"close":
             connection.close()
             connection = None
     if connection is not None:
         connection.close()
-    latencies.sort()
-    return {"p50": latencies[len(latencies) // 2] * 1000, "p99": latencies[int(len(latencies) * 0.99)] * 1000,
-            "max": latencies[-1] * 1000}
+    return timed
 
 
 def answer_body(base: str, profile_line: bytes) -> bytes:

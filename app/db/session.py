@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
+import logging
 import os
 import sqlite3
 import threading
@@ -20,6 +21,8 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
+
+log = logging.getLogger("huiqi.db")
 
 
 class RawJSON(str):
@@ -142,24 +145,52 @@ def writers_turn(database: str, *, timeout: float) -> Iterator[None]:
     """Writers of an SQLite file that write continuously (the decision logs of every worker process, and
     a checkpointer's restart of the log) take turns through a file lock. SQLite's own wait for its write lock
     polls with sleeps of up to 100 ms, while a writer that has just committed begins its next batch at
-    once: under load one process was kept out for seconds (measured: 3.9 s). A released file lock goes
-    to a waiter within half a millisecond. OperationalError (a 503) past `timeout`: a stuck process
-    must not hold the others for ever."""
+    once: under load one process was kept out for seconds (measured: 3.9 s). A waiter here blocks in the
+    kernel, which hands it the lock the moment it is released (see `_lock_within`). OperationalError (a
+    503) past `timeout`: a stuck process must not hold the others for ever."""
     path = f"{database}.writer-lock"
     descriptor = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
     try:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    raise OperationalError("writers' turn", None, TimeoutError(path)) from None
-                time.sleep(0.0005)
+        if not _lock_within(descriptor, timeout):
+            raise OperationalError("writers' turn", None, TimeoutError(path))
         yield
     finally:
         os.close(descriptor)  # releases the lock
+
+
+def _lock_within(descriptor: int, timeout: float) -> bool:
+    """Take the exclusive lock of the file open at `descriptor`, waiting at most `timeout` seconds.
+
+    A waiter that polls (what this did before) needs the interpreter's lock for every try, which a busy
+    event loop holds for up to the switch interval: it missed the moments the lock was free, while the
+    other process's writer took it back at once, and commits waited for the turn for up to 56 ms where
+    the holders held it for under 1 ms (bench/stalls.py). So a busy lock is waited for in the kernel,
+    in a thread of its own on a duplicate of the descriptor (flock's wait cannot time out); one given up
+    gets the lock later, in that thread, and drops it at once by closing the last descriptor of it."""
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return True
+    except BlockingIOError:
+        pass
+    waiter = os.dup(descriptor)  # the same open file: a lock taken through it is the caller's
+    taken = threading.Event()
+    settled = threading.Lock()  # taken by whichever side decides first: the lock came, or the time ran out
+
+    def wait() -> None:
+        try:
+            fcntl.flock(waiter, fcntl.LOCK_EX)
+            if settled.acquire(blocking=False):
+                taken.set()
+        finally:
+            os.close(waiter)  # the caller's descriptor keeps the lock, or (given up) nothing does
+
+    threading.Thread(target=wait, name="writers-turn", daemon=True).start()
+    if taken.wait(timeout):
+        return True
+    if settled.acquire(blocking=False):
+        return False  # given up
+    taken.wait()  # the lock came as the time ran out
+    return True
 
 
 class WalCheckpointer:
@@ -199,16 +230,25 @@ class WalCheckpointer:
         """Copy the log back without waiting for anyone; then, if it holds more than its bound (in frames
         of `page_size` bytes), copy what was written meanwhile and have the log start over (writers wait
         for that short remainder only)."""
+        started = time.perf_counter()
+        restart_ms = None
         try:
             _, frames, _ = connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+            passive_ms = (time.perf_counter() - started) * 1000
             if frames * page_size > self.restart_after_bytes:
                 # A restart keeps writers out until it is done; waiting for their turn, the decision
                 # logs are let in the moment it ends, where SQLite's busy handler would sleep on.
                 with writers_turn(self.path, timeout=2):
+                    held = time.perf_counter()
                     connection.execute("PRAGMA wal_checkpoint(RESTART)").fetchone()
+                    restart_ms = (time.perf_counter() - held) * 1000
         except (sqlite3.OperationalError, OperationalError):
             return  # another worker's checkpointer is at it, or a writer held on past the busy timeout
         self.checkpoints += 1
+        if frames and log.isEnabledFor(logging.DEBUG):  # the stall timeline (bench/stalls.py) reads these
+            log.debug("wal checkpoint", extra={"fields": {
+                "message": "wal checkpoint", "frames": frames, "at": time.time(), "passive_ms": round(passive_ms, 3),
+                "restart_ms": None if restart_ms is None else round(restart_ms, 3)}})
 
     def _run(self) -> None:
         connection = sqlite3.connect(self.path, isolation_level=None, timeout=2, check_same_thread=False)

@@ -212,6 +212,7 @@ class DecisionLog:
                 return
 
     def _commit(self, batch: list[_Pending]) -> None:
+        started = time.perf_counter()
         try:
             self._insert([pending.row for pending in batch])
         except DATABASE_UNAVAILABLE as exc:
@@ -223,6 +224,10 @@ class DecisionLog:
             self._commit_one_by_one(batch)
             return
         self._stored(batch)
+        if log.isEnabledFor(logging.DEBUG):  # the stall timeline (bench/stalls.py) reads these
+            log.debug("decisions committed", extra={"fields": {
+                "message": "decisions committed", "rows": len(batch), "at": time.time(),
+                "duration_ms": round((time.perf_counter() - started) * 1000, 3)}})
 
     def _insert(self, rows: list[dict[str, Any]]) -> None:
         """Insert `rows` in one transaction, on the log's own connection: kept open, it spares each

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
 import sqlite3
+import threading
 import time
 from pathlib import Path
 
+import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 
-from app.db.session import WalCheckpointer, make_engine
+from app.db.session import WalCheckpointer, make_engine, writers_turn
 
 
 def test_an_sqlite_file_is_opened_in_write_ahead_log_mode_with_foreign_keys(tmp_path) -> None:
@@ -70,3 +75,57 @@ def test_an_engine_without_background_checkpoints_keeps_sqlites_own(tmp_path) ->
     finally:
         engine.dispose()
     assert WalCheckpointer.for_engine(make_engine("sqlite://")) is None  # in memory: no log to copy
+
+
+def held_by_another(path: Path) -> int:
+    """The writers' lock of `path` taken through another open file (as another process would hold it)."""
+    descriptor = os.open(f"{path}.writer-lock", os.O_CREAT | os.O_RDWR, 0o600)
+    fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    return descriptor
+
+
+def free(path: Path) -> bool:
+    """Whether another open file could take the writers' lock of `path` now."""
+    descriptor = os.open(f"{path}.writer-lock", os.O_CREAT | os.O_RDWR, 0o600)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return True
+    except BlockingIOError:
+        return False
+    finally:
+        os.close(descriptor)
+
+
+def test_a_writer_waiting_for_its_turn_gets_it_when_the_holder_lets_go_and_keeps_it_until_done(tmp_path) -> None:
+    database = tmp_path / "huiqi.db"
+    holder = held_by_another(database)
+    inside = threading.Event()
+    leave = threading.Event()
+
+    def writer() -> None:
+        with writers_turn(str(database), timeout=10):
+            inside.set()
+            leave.wait(10)
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    assert not inside.wait(0.2)  # the holder has it
+    os.close(holder)
+    assert inside.wait(5)  # handed over without the holder doing anything more
+    assert not free(database)  # the waiter holds it now…
+    leave.set()
+    thread.join(5)
+    assert free(database)  # …until its turn ends
+
+
+def test_a_writer_that_waits_past_its_timeout_gives_up_and_keeps_no_lock(tmp_path) -> None:
+    database = tmp_path / "huiqi.db"
+    holder = held_by_another(database)
+    started = time.monotonic()
+    with pytest.raises(OperationalError, match="writers' turn"), writers_turn(str(database), timeout=0.3):
+        pass
+    assert 0.3 <= time.monotonic() - started < 5
+    os.close(holder)
+    for waiting in [thread for thread in threading.enumerate() if thread.name == "writers-turn"]:
+        waiting.join(5)  # the abandoned wait gets the lock once it is free…
+    assert free(database)  # …and drops it at once
