@@ -50,4 +50,4 @@ def test_the_timeline_finds_the_commits_and_checkpoint_restarts_the_service_logs
     assert {event.kind for event in events} == {"commit", "passive checkpoint", "checkpoint restart"}
     assert all(began <= event.start <= event.end <= ended for event in events)
     held = bench.overlapping(began, ended, events, slow_commit_ms=1e9)  # an answer waiting all along
-    assert [event.kind for event in held] == ["checkpoint restart"]  # a fast commit holds nobody
+    assert [event.kind for event in held] == ["passive checkpoint", "checkpoint restart"]  # a fast commit: no
