@@ -7,7 +7,7 @@ PORT ?= 8000
 # database there (tests/conftest.py), so the `test` database itself is only used to connect.
 TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-.PHONY: install browser-deps run migrate seed lint test test-sqlite test-postgres check bench-engine bench-cpu bench-http bench-memory bench-registry bench-batch mutation clean
+.PHONY: install browser-deps run migrate seed lint test test-sqlite test-postgres check bench-engine bench-cpu bench-http bench-memory bench-registry bench-batch bench-stalls mutation clean
 
 $(BIN)/.installed: pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -92,6 +92,12 @@ $(OPENFISCA_VENV)/bin/openfisca:
 bench-http: install $(OPENFISCA_VENV)/bin/openfisca
 	command -v wrk >/dev/null || (apt-get update && apt-get install -y wrk)
 	$(BIN)/python bench/http.py --postgres-url '$(TEST_POSTGRES_URL)' $(BENCH_ARGS)
+
+# The stall timeline (bench/stalls.py): a probe's answers under wrk's load, laid over the decision log's
+# commits and the SQLite checkpointer's checkpoints (the service logs them at DEBUG).
+bench-stalls: install
+	command -v wrk >/dev/null || (apt-get update && apt-get install -y wrk)
+	$(BIN)/python bench/stalls.py --postgres-url '$(TEST_POSTGRES_URL)' $(BENCH_ARGS)
 
 # Peak RSS of one worker: the catalogue, and 10,000 synthetic rules, against bare Python + FastAPI.
 bench-memory: install
