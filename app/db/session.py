@@ -249,7 +249,7 @@ class WalCheckpointer:
         except (sqlite3.OperationalError, OperationalError):
             return  # another worker's checkpointer is at it, or a writer held on past the busy timeout
         self.checkpoints += 1
-        if frames and log.isEnabledFor(logging.DEBUG):  # the stall timeline (bench/stalls.py) reads these
+        if frames > 0 and log.isEnabledFor(logging.DEBUG):  # the stall timeline (bench/stalls.py) reads these
             log.debug("wal checkpoint", extra={"fields": {
                 "message": "wal checkpoint", "frames": frames, "at": time.time(), "passive_ms": round(passive_ms, 3),
                 "restart_ms": None if restart_ms is None else round(restart_ms, 3)}})
