@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import locale
-from collections.abc import Iterator
+import threading
+from collections.abc import Coroutine, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 from hypothesis import settings
+
+T = TypeVar("T")
 
 
 def jsonable(profile: dict[str, Any]) -> dict[str, Any]:
@@ -19,6 +23,26 @@ def jsonable(profile: dict[str, Any]) -> dict[str, Any]:
 def sent(answer: Any, *scope: str) -> dict[str, Any]:
     """An engine answer (an Evaluation, for `scope`) or one rule's result, as the service sends it."""
     return orjson.loads(answer.to_json(*scope)[0])
+
+
+def run_coroutine(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run `coroutine` to completion on an event loop of its own, in a thread of its own: the main
+    thread may already run one (Playwright's synchronous API, once the browser tests have run there)."""
+    results: list[T] = []
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            results.append(asyncio.run(coroutine))
+        except BaseException as exc:  # noqa: BLE001  (raised again in the caller's thread)
+            errors.append(exc)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join()
+    if errors:
+        raise errors[0]
+    return results[0]
 
 
 def assert_problem(response: Any, status: int, type_: str | None = None) -> dict[str, Any]:

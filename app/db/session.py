@@ -146,8 +146,8 @@ def writers_turn(database: str, *, timeout: float) -> Iterator[None]:
     a checkpointer's restart of the log) take turns through a file lock. SQLite's own wait for its write lock
     polls with sleeps of up to 100 ms, while a writer that has just committed begins its next batch at
     once: under load one process was kept out for seconds (measured: 3.9 s). A waiter here blocks in the
-    kernel, which hands it the lock the moment it is released (see `_lock_within`). OperationalError (a
-    503) past `timeout`: a stuck process must not hold the others for ever."""
+    kernel, which wakes it the moment the lock is released (see `_lock_within`). OperationalError (a 503)
+    past `timeout`: a stuck process must not hold the others for ever."""
     path = f"{database}.writer-lock"
     descriptor = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
     try:
@@ -184,7 +184,11 @@ def _lock_within(descriptor: int, timeout: float) -> bool:
         finally:
             os.close(waiter)  # the caller's descriptor keeps the lock, or (given up) nothing does
 
-    threading.Thread(target=wait, name="writers-turn", daemon=True).start()
+    try:
+        threading.Thread(target=wait, name="writers-turn", daemon=True).start()
+    except BaseException:
+        os.close(waiter)
+        raise
     if taken.wait(timeout):
         return True
     if settled.acquire(blocking=False):

@@ -4,17 +4,17 @@ and logged, or its figure means nothing."""
 from __future__ import annotations
 
 import argparse
-import asyncio
 
 from sqlalchemy import create_engine, text
 
 from tests.bench import bench_script
+from tests.helpers import run_coroutine
 
 
 def test_every_request_timed_is_a_logged_match(tmp_path) -> None:
     bench = bench_script("cpu")
     args = argparse.Namespace(requests=32, concurrency=4)
-    cpu_seconds = asyncio.run(bench.measure_service(tmp_path, bench.request_bodies(), args))
+    cpu_seconds = run_coroutine(bench.measure_service(tmp_path, bench.request_bodies(), args))
     assert cpu_seconds > 0
     engine = create_engine(f"sqlite:///{tmp_path}/bench.sqlite")
     with engine.connect() as connection:  # the warm-up's 300 and the 32 timed

@@ -24,6 +24,7 @@ from app.errors import DatabaseUnavailableError
 from app.matching import service
 from app.matching.decision_log import DecisionLog
 from tests.conftest import ON_POSTGRES, ROOT
+from tests.helpers import run_coroutine
 
 PROFILE = {"region_code": "320506", "industry_code": "C3911", "employees": 80,
            "annual_revenue": 30000000, "export_revenue": 9000000, "activities": [], "entity_type": "enterprise"}
@@ -155,7 +156,7 @@ def test_requests_on_an_event_loop_are_answered_together_once_their_commit_is_do
         gate.set()
         return await asyncio.wait_for(asyncio.gather(first, *tasks, return_exceptions=True), 10)
 
-    assert asyncio.run(waiting_together()) == [None] * 50
+    assert run_coroutine(waiting_together()) == [None] * 50
     assert decisions.batches == 2 and count(factory) == 51  # the cancelled one's decision is stored too
     assert wakeups == 2  # the loop is woken once a commit, not once a decision
 
@@ -163,9 +164,9 @@ def test_requests_on_an_event_loop_are_answered_together_once_their_commit_is_do
 def test_a_request_on_an_event_loop_is_refused_while_the_database_is_unreachable(log_for, ruleset) -> None:
     decisions, _ = log_for(UNREACHABLE)
     with pytest.raises(DatabaseUnavailableError):
-        asyncio.run(asyncio.wait_for(decisions.store(row(ruleset)), 10))
+        run_coroutine(asyncio.wait_for(decisions.store(row(ruleset)), 10))
     with pytest.raises(DatabaseUnavailableError):  # and at once after that
-        asyncio.run(asyncio.wait_for(decisions.store(row(ruleset)), 0.5))
+        run_coroutine(asyncio.wait_for(decisions.store(row(ruleset)), 0.5))
 
 
 def test_a_full_log_refuses_at_once(log_for, ruleset) -> None:
