@@ -36,7 +36,8 @@ def test_the_timeline_finds_the_commits_and_checkpoint_restarts_the_service_logs
         profile = Profile.model_validate({"region_code": "320506"})
         decisions.submit(service.match(app.state.rules.current, profile, as_of=date(2025, 6, 30)).row).result(10)
         connection = sqlite3.connect(path, isolation_level=None)
-        WalCheckpointer(str(path), restart_after_bytes=0).checkpoint(connection, page_size=4096)
+        page_size = connection.execute("PRAGMA page_size").fetchone()[0]
+        WalCheckpointer(str(path), restart_after_bytes=0).checkpoint(connection, page_size)
         connection.close()
         ended = time.time()
     finally:
