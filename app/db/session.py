@@ -186,9 +186,9 @@ def _lock_within(descriptor: int, timeout: float) -> bool:
 
     try:
         threading.Thread(target=wait, name="writers-turn", daemon=True).start()
-    except BaseException:
+    except RuntimeError:  # no thread to wait in (the process is at its limit): this turn is refused
         os.close(waiter)
-        raise
+        return False
     if taken.wait(timeout):
         return True
     if settled.acquire(blocking=False):

@@ -129,3 +129,19 @@ def test_a_writer_that_waits_past_its_timeout_gives_up_and_keeps_no_lock(tmp_pat
     for waiting in [thread for thread in threading.enumerate() if thread.name == "writers-turn"]:
         waiting.join(5)  # the abandoned wait gets the lock once it is free…
     assert free(database)  # …and drops it at once
+
+
+def test_a_writer_that_cannot_start_its_waiting_thread_is_refused_its_turn_not_left_hanging(tmp_path,
+                                                                                           monkeypatch) -> None:
+    database = tmp_path / "huiqi.db"
+    holder = held_by_another(database)
+
+    def no_thread(self: threading.Thread) -> None:
+        raise RuntimeError("can't start new thread")
+
+    monkeypatch.setattr(threading.Thread, "start", no_thread)
+    with pytest.raises(OperationalError, match="writers' turn"), writers_turn(str(database), timeout=10):
+        pass
+    monkeypatch.undo()
+    os.close(holder)
+    assert free(database)
