@@ -205,7 +205,15 @@ class DecisionLog:
                     stop = True
                     break
                 batch.append(item)
-            self._commit(batch)
+            try:
+                self._commit(batch)
+            except Exception as exc:
+                # A bug, not the database: without this the thread would end, and the batch's
+                # requests would wait for ever. They fail (a 500 each); the log goes on.
+                log.exception("decision batch failed", extra={"fields": {
+                    "message": "decision batch failed", "rows": len(batch), "error": type(exc).__name__}})
+                for pending in batch:
+                    pending.settle(exc)
             if not self.available:
                 self._wait_for_database()
             if stop:

@@ -169,6 +169,23 @@ def test_a_request_on_an_event_loop_is_refused_while_the_database_is_unreachable
         run_coroutine(asyncio.wait_for(decisions.store(row(ruleset)), 0.5))
 
 
+def test_a_batch_that_fails_for_no_database_reason_fails_its_requests_and_the_log_goes_on(log_for, ruleset) -> None:
+    decisions, factory = log_for()
+    original = decisions._insert
+
+    def broken_once(rows: list[Any]) -> None:
+        decisions._insert = original  # type: ignore[method-assign]
+        raise TypeError("a bug")
+
+    decisions._insert = broken_once  # type: ignore[method-assign]
+    with pytest.raises(TypeError):
+        decisions.submit(row(ruleset)).result(timeout=10)  # answered with the error, not left waiting
+    after = row(ruleset)
+    decisions.submit(after).result(timeout=10)
+    with factory() as session:
+        assert session.get(Decision, after["id"]) is not None
+
+
 def test_a_full_log_refuses_at_once(log_for, ruleset) -> None:
     decisions, _ = log_for(queue_size=1)
     gate = held_back(decisions)
