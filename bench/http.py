@@ -181,13 +181,25 @@ def tree_cpu_seconds(pid: int) -> float:
     return total
 
 
+def load_files(directory: Path) -> tuple[Path, Path, list[str]]:
+    """wrk's script and the match request bodies it sends in turn, written in `directory`; and the bodies."""
+    script = directory / "match.lua"
+    script.write_text(WRK_SCRIPT)
+    lines = match_requests()
+    bodies = directory / "bodies.jsonl"
+    bodies.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return script, bodies, lines
+
+
+def wrk_command(url: str, *, concurrency: int, seconds: float, script: Path, bodies: Path) -> list[str]:
+    """wrk at `concurrency` connections (two threads at most: the machine's cores) for `seconds`."""
+    return ["wrk", "-t", str(min(concurrency, 2)), "-c", str(concurrency), "-d", f"{max(1, round(seconds))}s",
+            "--timeout", "5s", "-s", str(script), url, "--", str(bodies)]
+
+
 def wrk(url: str, *, concurrency: int, seconds: float, script: Path, bodies: Path) -> dict[str, Any]:
-    threads = min(concurrency, 2)
-    result = subprocess.run(
-        ["wrk", "-t", str(threads), "-c", str(concurrency), "-d", f"{max(1, round(seconds))}s", "--timeout", "5s",
-         "-s", str(script), url, "--", str(bodies)],
-        capture_output=True, text=True, check=True,
-    )
+    result = subprocess.run(wrk_command(url, concurrency=concurrency, seconds=seconds, script=script, bodies=bodies),
+                            capture_output=True, text=True, check=True)
     stats = json.loads(result.stdout.strip().splitlines()[-1])
     stats["rps"] = stats["requests"] / (stats["duration_us"] / 1e6)
     stats["errors"] = sum(stats[k] for k in ("connect", "read", "write", "status", "timeout"))
@@ -217,7 +229,7 @@ def timed_requests(url: str, body: bytes, *, requests: int | None = None,
     timed: list[tuple[float, float]] = []
     connection: socket.socket | None = None
     deadline = time.perf_counter() + seconds if seconds is not None else None
-    while len(timed) < (requests if requests is not None else sys.maxsize):
+    while requests is None or len(timed) < requests:
         start = time.perf_counter()
         if deadline is not None and start > deadline:
             break
@@ -279,11 +291,7 @@ def main() -> int:
     backends = [b for b in args.backends.split(",") if b]
 
     directory = Path(tempfile.mkdtemp(prefix="huiqi-bench-http-"))
-    script = directory / "match.lua"
-    script.write_text(WRK_SCRIPT)
-    lines = match_requests()
-    bodies = directory / "bodies.jsonl"
-    bodies.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    script, bodies, lines = load_files(directory)
 
     print(f"{os.cpu_count()} CPUs; uvicorn --workers {args.workers}; wrk in its own process; "
           f"{args.duration:g} s per level after {args.warmup:g} s warm-up; {len(lines)} seed profiles")

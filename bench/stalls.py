@@ -135,13 +135,13 @@ def report(answers: list[tuple[float, float]], events: list[Event], *, slow_comm
 def main() -> int:
     # Here, not at the top: under pytest `bench` is tests/bench, and its test reads the functions above.
     from bench.http import (
-        WRK_SCRIPT,
         app_env,
         database,
-        match_requests,
+        load_files,
         postgres_reachable,
         server,
         timed_requests,
+        wrk_command,
     )
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -162,11 +162,7 @@ def main() -> int:
         return 2
     directory = Path(tempfile.mkdtemp(prefix="huiqi-bench-stalls-"))
     try:
-        script = directory / "match.lua"
-        script.write_text(WRK_SCRIPT)
-        lines = match_requests()
-        bodies = directory / "bodies.jsonl"
-        bodies.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        script, bodies, lines = load_files(directory)
         log = directory / "server.log"
         with database(args.backend, directory, args.postgres_url) as url, \
                 server("app.main:create_app", app_env(url, APP_LOG_LEVEL="DEBUG"), workers=args.workers,
@@ -174,10 +170,9 @@ def main() -> int:
             timed_requests(f"{base}/v1/match", lines[0].encode(), seconds=1.0)  # warm-up
             load = None
             if args.connections > 1:
-                load = subprocess.Popen(
-                    ["wrk", "-t", str(min(args.connections - 1, 2)), "-c", str(args.connections - 1),
-                     "-d", f"{round(args.duration) + 2}s", "--timeout", "5s", "-s", str(script),
-                     f"{base}/v1/match", "--", str(bodies)], stdout=subprocess.DEVNULL)
+                load = subprocess.Popen(wrk_command(f"{base}/v1/match", concurrency=args.connections - 1,
+                                                    seconds=args.duration + 2, script=script, bodies=bodies),
+                                        stdout=subprocess.DEVNULL)
                 time.sleep(1.0)  # wrk at full load before the probe starts
             answers = timed_requests(f"{base}/v1/match", lines[0].encode(), seconds=args.duration)
             if load is not None:
