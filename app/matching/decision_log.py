@@ -80,29 +80,21 @@ class _Pending:
 
     def settle(self, error: BaseException | None = None) -> None:
         """Tell the waiting request; one that went away (cancelled at shutdown) is not waiting."""
-        if self.loop is None:
-            _resolve([self.stored], error)
-        else:
-            _on_loop(self.loop, [self.stored], error)
+        _settle_all([self], error)
 
 
-def _settle_all(batch: list[_Pending]) -> None:
-    """Settle a committed batch: the waiters on each event loop in one call onto that loop (a call
-    from another thread wakes the loop through a pipe, a system call each: once a batch, not a row)."""
+def _settle_all(batch: list[_Pending], error: BaseException | None = None) -> None:
+    """Settle a batch: the waiters on each event loop in one call onto that loop (a call from another
+    thread wakes the loop through a pipe, a system call each: once a batch, not a row)."""
     on_loops: dict[asyncio.AbstractEventLoop, list[Future[None] | asyncio.Future[None]]] = {}
     for pending in batch:
         if pending.loop is None:
-            _resolve([pending.stored])
+            _resolve([pending.stored], error)
         else:
             on_loops.setdefault(pending.loop, []).append(pending.stored)
     for loop, futures in on_loops.items():
-        _on_loop(loop, futures)
-
-
-def _on_loop(loop: asyncio.AbstractEventLoop, futures: list[Future[None] | asyncio.Future[None]],
-             error: BaseException | None = None) -> None:
-    with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits there any more
-        loop.call_soon_threadsafe(_resolve, futures, error)
+        with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits there any more
+            loop.call_soon_threadsafe(_resolve, futures, error)
 
 
 def _resolve(futures: list[Future[None] | asyncio.Future[None]], error: BaseException | None = None) -> None:
