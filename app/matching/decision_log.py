@@ -204,8 +204,7 @@ class DecisionLog:
                 # requests would wait for ever. They fail (a 500 each); the log goes on.
                 log.exception("decision batch failed", extra={"fields": {
                     "message": "decision batch failed", "rows": len(batch), "error": type(exc).__name__}})
-                for pending in batch:
-                    pending.settle(exc)
+                _settle_all(batch, exc)
             if not self.available:
                 self._wait_for_database()
             if stop:
