@@ -140,18 +140,28 @@ def make_engine(url: str, *, connect_timeout: int = 10, statement_timeout_ms: in
     return engine
 
 
+class TurnTaken(Exception):
+    """The writers' turn is another's, and the caller asked not to wait for it."""
+
+
 @contextlib.contextmanager
-def writers_turn(database: str, *, timeout: float) -> Iterator[None]:
+def writers_turn(database: str, *, timeout: float, wait: bool = True) -> Iterator[None]:
     """Writers of an SQLite file that write continuously (the decision logs of every worker process, and
     a checkpointer's restart of the log) take turns through a file lock. SQLite's own wait for its write lock
     polls with sleeps of up to 100 ms, while a writer that has just committed begins its next batch at
     once: under load one process was kept out for seconds (measured: 3.9 s). A waiter here blocks in the
     kernel, which wakes it the moment the lock is released (see `_lock_within`). OperationalError (a 503)
-    past `timeout`: a stuck process must not hold the others for ever."""
+    past `timeout`: a stuck process must not hold the others for ever. With `wait=False`, TurnTaken at
+    once when the turn is another's (an event loop must not wait)."""
     path = f"{database}.writer-lock"
     descriptor = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
     try:
-        if not _lock_within(descriptor, timeout):
+        if not wait:
+            try:
+                fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise TurnTaken(path) from None
+        elif not _lock_within(descriptor, timeout):
             raise OperationalError("writers' turn", None, TimeoutError(path))
         yield
     finally:

@@ -1,12 +1,24 @@
-"""The decision log: every answer is stored before it is given, by one background thread that commits
-the decisions of concurrent requests together (group commit).
+"""The decision log: every answer is stored before it is given, the decisions of concurrent requests
+committed together (group commit).
 
-A request decides, serialises its answer once, and hands the row to `submit`, which returns a future;
-the request answers only when that future says the row is committed. The thread takes whatever has
-gathered in the queue (under load, the requests that arrived while the previous batch committed) and
-inserts it in one transaction, so a commit is shared by many answers and a lone request pays one short
-commit. One failure rule follows for every entry point (the API, the form, a stored company's match,
-a batch): no answer without its decision.
+A request decides, serialises its answer once, and hands the row to `store` (on an event loop) or
+`submit` (on a thread, which gets a future); the request answers only once the row is committed. A
+background thread takes whatever has gathered in its queue (under load, the requests that arrived while
+the previous batch committed) and inserts it in one transaction, so a commit is shared by many answers
+and a lone request pays one short commit.
+
+On an SQLite file the event loop commits its own requests' rows instead, once per turn of the loop
+(`_commit_gathered`), when that needs no waiting: the file is local, so a commit is the processor's work
+and the page cache's, and done on the loop it needs no other thread. Handed to the thread, every
+commit had two threads take the interpreter's lock from each other several times (the driver lets go of
+it around each SQLite call): 11 futex calls a request, and a match's CPU 1.00 ms where it is 0.79 ms now
+(in-process, bench/README.md, session 8). When
+the writers' turn or SQLite's write lock is another's, or anything goes wrong, the loop hands the rows
+to the thread, which waits, retries and fails them as below. On PostgreSQL a commit waits on the
+network, so the thread commits every row.
+
+One failure rule follows for every entry point (the API, the form, a stored company's match, a batch):
+no answer without its decision.
 - While the database is unreachable, the batch's requests fail (503 with Retry-After) and `available`
   turns False: new requests are refused at once rather than queued behind a database that is not
   there, while the thread probes it, backing off, and turns `available` back on when it answers.
@@ -28,6 +40,7 @@ import contextlib
 import functools
 import logging
 import queue
+import sqlite3
 import threading
 import time
 from collections.abc import Iterator
@@ -41,7 +54,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from app.db.models import Decision
-from app.db.session import writers_turn
+from app.db.session import TurnTaken, writers_turn
 from app.errors import DatabaseUnavailableError
 from app.matching.service import DATABASE_UNAVAILABLE
 
@@ -92,7 +105,14 @@ def _settle_all(batch: list[_Pending], error: BaseException | None = None) -> No
             _resolve([pending.stored], error)
         else:
             on_loops.setdefault(pending.loop, []).append(pending.stored)
+    try:
+        running = asyncio.get_running_loop()
+    except RuntimeError:
+        running = None
     for loop, futures in on_loops.items():
+        if loop is running:  # the loop committed them itself
+            _resolve(futures, error)
+            continue
         with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits there any more
             loop.call_soon_threadsafe(_resolve, futures, error)
 
@@ -128,6 +148,12 @@ class DecisionLog:
         database = engine.url.database if engine.dialect.name == "sqlite" else None
         self._turn_database = database if database and database != ":memory:" else None
         self._thread = threading.Thread(target=self._run, name="decision-log", daemon=True)
+        # Commits on the event loops (an SQLite file only: see the module's docstring). One writer of
+        # the log's connections at a time, the thread or a loop; each loop's rows of the current turn.
+        self.commits_on_loops = self._turn_database is not None
+        self._writing = threading.Lock()
+        self._gathered: dict[asyncio.AbstractEventLoop, list[_Pending]] = {}
+        self._loop_connection: Connection | None = None
 
     # -- requests' side ----------------------------------------------------------------------------
 
@@ -142,10 +168,67 @@ class DecisionLog:
         return cast(Future[None], pending.stored)
 
     async def store(self, row: dict[str, Any]) -> None:
-        """Submit `row` and wait, without holding the event loop, until it is committed."""
-        pending = _Pending(row, asyncio.get_running_loop())
-        self._enqueue(pending)
+        """Store `row` and wait, without holding the event loop, until it is committed."""
+        loop = asyncio.get_running_loop()
+        pending = _Pending(row, loop)
+        if self.commits_on_loops and self.available:
+            gathered = self._gathered.get(loop)
+            if gathered is None:
+                # After the callbacks ready now: the rows of the requests this turn of the loop serves.
+                gathered = self._gathered[loop] = []
+                loop.call_soon(self._commit_gathered, loop)
+            gathered.append(pending)
+        else:
+            self._enqueue(pending)
         await cast(asyncio.Future[None], pending.stored)
+
+    def _commit_gathered(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Commit the rows `loop` gathered in this turn, on the loop, if that needs no waiting; else hand
+        them to the thread."""
+        batch = self._gathered.pop(loop)
+        if self.available and self._thread.is_alive() and self._writing.acquire(blocking=False):
+            try:
+                if self._commit_at_once(batch):
+                    return
+            finally:
+                self._writing.release()
+        for pending in batch:
+            self._enqueue(pending)
+
+    def _commit_at_once(self, batch: list[_Pending]) -> bool:
+        """Commit `batch` now if no other writer holds the file: True once committed and its requests told.
+        False when the writers' turn or SQLite's write lock is another's, or the commit fails for any
+        reason: nothing is committed and the thread's waits, retries and error handling take over."""
+        started = time.perf_counter()
+        try:
+            with writers_turn(cast(str, self._turn_database), timeout=0, wait=False):
+                conn = self._loop_connection or self._open_loop_connection()
+                with conn.begin():
+                    conn.execute(_insert_statement(conn.dialect.name), [pending.row for pending in batch])
+        except TurnTaken:
+            return False
+        except Exception as exc:  # noqa: BLE001  (the thread decides what it means)
+            if not _is_busy(exc):
+                self._discard_loop_connection()
+            return False
+        self._stored(batch)
+        self._log_commit(len(batch), started)
+        return True
+
+    def _open_loop_connection(self) -> Connection:
+        conn = self.engine.connect()
+        # No wait for SQLite's write lock on the loop: another writer's (an API write, a migration)
+        # fails the try at once, and the thread waits for it instead. Set on the driver's connection:
+        # through SQLAlchemy it would begin a transaction first, which waits for that lock.
+        cast(sqlite3.Connection, conn.connection.driver_connection).execute("PRAGMA busy_timeout = 0")
+        self._loop_connection = conn
+        return conn
+
+    def _discard_loop_connection(self) -> None:
+        if self._loop_connection is not None:
+            with contextlib.suppress(Exception):
+                self._loop_connection.invalidate()
+            self._loop_connection = None
 
     def _enqueue(self, pending: _Pending) -> None:
         if not self.available or not self._thread.is_alive():
@@ -174,6 +257,9 @@ class DecisionLog:
             self._queue.put(_STOP, timeout=timeout)
         self._thread.join(timeout)
         self._fail_queued()
+        if self._writing.acquire(timeout=timeout):  # not while a commit is stuck on a frozen database
+            self._discard_loop_connection()
+            self._writing.release()
         if not self._thread.is_alive():
             self._discard()
         log.info("decision log stopped", extra={"fields": {
@@ -198,7 +284,8 @@ class DecisionLog:
                     break
                 batch.append(item)
             try:
-                self._commit(batch)
+                with self._writing:
+                    self._commit(batch)
             except Exception as exc:
                 # A bug, not the database: without this the thread would end, and the batch's
                 # requests would wait for ever. They fail (a 500 each); the log goes on.
@@ -223,9 +310,13 @@ class DecisionLog:
             self._commit_one_by_one(batch)
             return
         self._stored(batch)
+        self._log_commit(len(batch), started)
+
+    @staticmethod
+    def _log_commit(rows: int, started: float) -> None:
         if log.isEnabledFor(logging.DEBUG):  # the stall timeline (bench/stalls.py) reads these
             log.debug("decisions committed", extra={"fields": {
-                "message": "decisions committed", "rows": len(batch), "at": time.time(),
+                "message": "decisions committed", "rows": rows, "at": time.time(),
                 "duration_ms": round((time.perf_counter() - started) * 1000, 3)}})
 
     def _insert(self, rows: list[dict[str, Any]]) -> None:
@@ -341,3 +432,9 @@ class DecisionLog:
             return
         with writers_turn(self._turn_database, timeout=self.turn_timeout):
             yield
+
+
+def _is_busy(exc: Exception) -> bool:
+    """SQLite's write lock was another connection's (SQLITE_BUSY, in any of its extended forms)."""
+    code = getattr(getattr(exc, "orig", None), "sqlite_errorcode", None)
+    return code is not None and code & 0xFF == sqlite3.SQLITE_BUSY

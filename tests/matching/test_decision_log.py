@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import fcntl
 import os
+import sqlite3
 import threading
 import time
 import uuid
@@ -18,7 +19,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app.db.models import Decision
-from app.db.session import make_engine, make_session_factory
+from app.db.session import make_engine, make_session_factory, writers_turn
 from app.engine import RESULT_TEXT_FIELDS, Profile, build_ruleset
 from app.errors import DatabaseUnavailableError
 from app.matching import service
@@ -127,38 +128,108 @@ def test_requests_waiting_together_share_one_commit(log_for, ruleset) -> None:
     assert count(factory) == 51
 
 
-def test_requests_on_an_event_loop_are_answered_together_once_their_commit_is_done(log_for, ruleset) -> None:
+def counting_wakeups(loop: asyncio.AbstractEventLoop) -> list[int]:
+    """Count the calls onto `loop` from other threads (each wakes it through a pipe): [count]."""
+    wakeups = [0]
+    wake = loop.call_soon_threadsafe
+
+    def counted(*args: Any) -> Any:
+        wakeups[0] += 1
+        return wake(*args)
+
+    loop.call_soon_threadsafe = counted  # type: ignore[method-assign, assignment]
+    return wakeups
+
+
+def test_requests_on_an_event_loop_wait_for_the_thread_s_commit_together(log_for, ruleset) -> None:
+    """While the thread commits (here held at a gate), the rows of an event loop's requests wait in its
+    queue, whatever the database, and are answered together once their own commit is done."""
     decisions, factory = log_for()
     gate = held_back(decisions)
-    wakeups = 0
+    first = decisions.submit(row(ruleset))  # taken by the thread, which waits at the gate
+    deadline = time.monotonic() + 5
+    while decisions._queue.qsize() and time.monotonic() < deadline:
+        time.sleep(0.001)
 
-    async def waiting_together() -> list[Any]:
-        nonlocal wakeups
-        loop = asyncio.get_running_loop()
-        wake = loop.call_soon_threadsafe
-
-        def counted(*args: Any) -> Any:
-            nonlocal wakeups
-            wakeups += 1
-            return wake(*args)
-
-        loop.call_soon_threadsafe = counted  # type: ignore[method-assign, assignment]
-        first = asyncio.ensure_future(decisions.store(row(ruleset)))
-        await asyncio.sleep(0)  # queued…
-        deadline = time.monotonic() + 5
-        while decisions._queue.qsize() and time.monotonic() < deadline:
-            await asyncio.sleep(0.001)  # …and taken by the thread, which waits at the gate
+    async def waiting_together() -> tuple[list[Any], int]:
+        wakeups = counting_wakeups(asyncio.get_running_loop())
         tasks = [asyncio.ensure_future(decisions.store(row(ruleset))) for _ in range(50)]
         gone = tasks.pop()  # its request goes away (the server stops): the others are answered all the same
         await asyncio.sleep(0.05)
-        assert not any(task.done() for task in [first, *tasks])  # nobody is answered before the commit
+        assert not any(task.done() for task in tasks)  # nobody is answered before the commit
         gone.cancel()
         gate.set()
-        return await asyncio.wait_for(asyncio.gather(first, *tasks, return_exceptions=True), 10)
+        return await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), 10), wakeups[0]
 
-    assert run_coroutine(waiting_together()) == [None] * 50
+    answers, wakeups = run_coroutine(waiting_together())
+    first.result(timeout=10)
+    assert answers == [None] * 49
     assert decisions.batches == 2 and count(factory) == 51  # the cancelled one's decision is stored too
-    assert wakeups == 2  # the loop is woken once a commit, not once a decision
+    assert wakeups == 1  # the loop is woken once a commit, not once a decision
+
+
+@pytest.mark.skipif(ON_POSTGRES, reason="on PostgreSQL the thread commits every row (a commit waits on the network)")
+def test_on_sqlite_an_event_loop_commits_its_requests_rows_itself_once_a_turn(log_for, ruleset) -> None:
+    decisions, factory = log_for()
+    thread_commits = held_back(decisions)  # the thread would wait here: it must not be needed
+
+    async def stored_together() -> tuple[list[Any], int]:
+        wakeups = counting_wakeups(asyncio.get_running_loop())
+        rows = [row(ruleset) for _ in range(30)]
+        answers = await asyncio.wait_for(asyncio.gather(*(decisions.store(r) for r in rows)), 10)
+        with factory() as session:  # committed when the requests may answer
+            assert all(session.get(Decision, r["id"]) is not None for r in rows)
+        return answers, wakeups[0]
+
+    answers, wakeups = run_coroutine(stored_together())
+    assert answers == [None] * 30 and decisions.batches == 1 and count(factory) == 30
+    assert wakeups == 0  # no other thread was involved
+    assert not thread_commits.is_set()
+
+
+@pytest.mark.skipif(ON_POSTGRES, reason="SQLite's writers take turns through a file; PostgreSQL needs none")
+@pytest.mark.parametrize("holder", ["writers' turn", "SQLite's write lock"])
+def test_on_sqlite_an_event_loop_never_waits_for_another_writer(log_for, ruleset, holder) -> None:
+    """With the file another writer's, the loop goes on serving while the thread waits for its turn."""
+    decisions, factory = log_for()
+    database = decisions.engine.url.database
+    release = threading.Event()
+    held = threading.Event()
+
+    def other_writer() -> None:
+        if holder == "writers' turn":  # another process's decision log, mid-commit
+            with writers_turn(database, timeout=5):
+                held.set()
+                release.wait(10)
+        else:  # any other writer of the file (an API write, a migration)
+            other = sqlite3.connect(database, timeout=5)
+            other.execute("BEGIN IMMEDIATE")
+            held.set()
+            release.wait(10)
+            other.rollback()
+            other.close()
+
+    writer = threading.Thread(target=other_writer)
+    writer.start()
+    assert held.wait(5)
+
+    async def served_meanwhile() -> int:
+        stored = asyncio.ensure_future(decisions.store(row(ruleset)))
+        ticks = 0
+        while ticks < 20:  # the loop keeps turning while the row waits
+            await asyncio.sleep(0.005)
+            ticks += 1
+        assert not stored.done()
+        release.set()
+        await asyncio.wait_for(stored, 10)
+        return ticks
+
+    try:
+        assert run_coroutine(served_meanwhile()) == 20
+    finally:
+        release.set()
+        writer.join()
+    assert count(factory) == 1
 
 
 def test_a_request_on_an_event_loop_is_refused_while_the_database_is_unreachable(log_for, ruleset) -> None:
