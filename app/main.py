@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import importlib.resources
 import logging
 import os
@@ -26,7 +27,7 @@ from app.companies.api import router as companies_router
 from app.console import batch_upload as console_batch_upload
 from app.console import outreach as console_outreach
 from app.console import web as console_web
-from app.db.session import WalCheckpointer, make_engine, make_session_factory
+from app.db.session import WalCheckpointer, make_async_engine, make_engine, make_session_factory
 from app.deps import get_ruleset, rate_limit, refuse_control_characters
 from app.engine import Profile, RuleSet, RuleSetError, load_ruleset
 from app.errors import DatabaseUnavailableError, RuleSetRejectedError
@@ -98,9 +99,15 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     if checkpointer is not None:
         checkpointer.start()
     app.state.session_factory = factory
+    # On PostgreSQL each event loop awaits its own decisions' commits (app/matching/decision_log.py).
+    loop_engine = functools.partial(
+        make_async_engine, settings.database_url, connect_timeout=settings.db_connect_timeout_seconds,
+        statement_timeout_ms=settings.db_statement_timeout_ms, lock_timeout_ms=settings.db_lock_timeout_ms,
+        wait_timeout=settings.db_wait_timeout_seconds) if engine.dialect.name == "postgresql" else None
     decisions = DecisionLog(engine, queue_size=settings.decision_queue_size, batch_size=settings.decision_batch_size,
                             retry_after=settings.db_retry_after_seconds, turn_timeout=settings.db_wait_timeout_seconds,
-                            synchronous_commit=settings.decision_synchronous_commit)
+                            synchronous_commit=settings.decision_synchronous_commit,
+                            loop_engine=loop_engine)
     decisions.start()
     app.state.decision_log = decisions
     deliveries = DeliveryWorker(factory, settings)
@@ -114,6 +121,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     finally:
         # uvicorn runs this after the last in-flight request (on SIGTERM too), so nothing is queued.
         deliveries.stop()
+        await decisions.close_on_loop()
         decisions.close()
         if checkpointer is not None:
             checkpointer.stop()

@@ -20,6 +20,7 @@ from psycopg.connection import _WAIT_INTERVAL
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.orm import Session, sessionmaker
 
 log = logging.getLogger("huiqi.db")
@@ -60,6 +61,21 @@ class BoundedConnection(psycopg.Connection[Any]):
                 f"the database did not answer within {self.wait_timeout} s; connection closed") from None
 
 
+class BoundedAsyncConnection(psycopg.AsyncConnection[Any]):
+    """BoundedConnection for the asyncio driver. The deadline is the driver's: a caller's cancellation
+    (asyncio.timeout) would have psycopg first ask a stuck server to cancel the query, for up to 10 s more."""
+
+    wait_timeout: float | None = None
+
+    async def wait(self, gen: Any, interval: float = _WAIT_INTERVAL, timeout: float | None = None) -> Any:
+        try:
+            return await super().wait(gen, interval, self.wait_timeout if timeout is None else timeout)
+        except psycopg.errors._WaitTimeout:
+            await self.close()
+            raise psycopg.OperationalError(
+                f"the database did not answer within {self.wait_timeout} s; connection closed") from None
+
+
 def make_engine(url: str, *, connect_timeout: int = 10, statement_timeout_ms: int | None = None,
                 pool_timeout: float | None = None, lock_timeout_ms: int | None = None,
                 wait_timeout: float | None = None, background_checkpoints: bool = False, **kwargs: Any) -> Engine:
@@ -78,14 +94,7 @@ def make_engine(url: str, *, connect_timeout: int = 10, statement_timeout_ms: in
     if pool_timeout is not None:
         kwargs.setdefault("pool_timeout", pool_timeout)
     if parsed.get_backend_name() != "sqlite":
-        connect_args: dict[str, Any] = {"connect_timeout": connect_timeout, "keepalives": 1,
-                                        "keepalives_idle": 5, "keepalives_interval": 2, "keepalives_count": 3}
-        options = [f"-c statement_timeout={statement_timeout_ms}"] if statement_timeout_ms else []
-        options += [f"-c lock_timeout={lock_timeout_ms}"] if lock_timeout_ms else []
-        if options:
-            connect_args["options"] = " ".join(options)
-        if wait_timeout:
-            connect_args["tcp_user_timeout"] = int(wait_timeout * 1000)
+        connect_args = _postgres_connect_args(connect_timeout, statement_timeout_ms, lock_timeout_ms, wait_timeout)
         engine = create_engine(url, pool_pre_ping=True, connect_args=connect_args, **kwargs)
         if wait_timeout:
             class Bounded(BoundedConnection):
@@ -97,18 +106,7 @@ def make_engine(url: str, *, connect_timeout: int = 10, statement_timeout_ms: in
             def _bounded_connect(dialect: Any, conn_rec: Any, cargs: Any, cparams: Any) -> Any:
                 return Bounded.connect(*cargs, **cparams)
 
-        @event.listens_for(engine, "connect")
-        def _connect_pg(dbapi_conn: Any, _record: Any) -> None:
-            # Decisions are ~20 KB JSONB rows: lz4 TOAST compression (PostgreSQL 14+, when built with it)
-            # halves the server's cost of storing one compared with the default pglz (measured: 730 →
-            # 300 µs a row). Where it is unavailable the default stays.
-            try:
-                with dbapi_conn.cursor() as cursor:
-                    cursor.execute("SET default_toast_compression = lz4")
-                dbapi_conn.commit()
-            except Exception:  # noqa: BLE001  (an older or lz4-less server: keep its default)
-                dbapi_conn.rollback()
-
+        event.listen(engine, "connect", _connect_pg)
         return engine
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
@@ -142,6 +140,49 @@ def make_engine(url: str, *, connect_timeout: int = 10, statement_timeout_ms: in
 
 class TurnTaken(Exception):
     """The writers' turn is another's, and the caller asked not to wait for it."""
+
+
+def make_async_engine(url: str, *, connect_timeout: int = 10, statement_timeout_ms: int | None = None,
+                      lock_timeout_ms: int | None = None, wait_timeout: float | None = None) -> AsyncEngine:
+    """An asyncio engine on a PostgreSQL `url`, with `make_engine`'s settings, for work that waits on the
+    server from an event loop (the decision log's commits). Its connections belong to the loop that opens
+    them."""
+    connect_args = _postgres_connect_args(connect_timeout, statement_timeout_ms, lock_timeout_ms, wait_timeout)
+    if wait_timeout:
+        class Bounded(BoundedAsyncConnection):
+            """A BoundedAsyncConnection with this engine's deadline."""
+
+        Bounded.wait_timeout = wait_timeout
+        connect_args["async_creator_fn"] = Bounded.connect
+    engine = create_async_engine(url, pool_pre_ping=True, connect_args=connect_args,
+                                 json_serializer=json_serializer, json_deserializer=orjson.loads)
+    event.listen(engine.sync_engine, "connect", _connect_pg)
+    return engine
+
+
+def _postgres_connect_args(connect_timeout: int, statement_timeout_ms: int | None, lock_timeout_ms: int | None,
+                           wait_timeout: float | None) -> dict[str, Any]:
+    connect_args: dict[str, Any] = {"connect_timeout": connect_timeout, "keepalives": 1,
+                                    "keepalives_idle": 5, "keepalives_interval": 2, "keepalives_count": 3}
+    options = [f"-c statement_timeout={statement_timeout_ms}"] if statement_timeout_ms else []
+    options += [f"-c lock_timeout={lock_timeout_ms}"] if lock_timeout_ms else []
+    if options:
+        connect_args["options"] = " ".join(options)
+    if wait_timeout:
+        connect_args["tcp_user_timeout"] = int(wait_timeout * 1000)
+    return connect_args
+
+
+def _connect_pg(dbapi_conn: Any, _record: Any) -> None:
+    # Decisions are ~20 KB JSONB rows: lz4 TOAST compression (PostgreSQL 14+, when built with it)
+    # halves the server's cost of storing one compared with the default pglz (measured: 730 →
+    # 300 µs a row). Where it is unavailable the default stays.
+    try:
+        with dbapi_conn.cursor() as cursor:
+            cursor.execute("SET default_toast_compression = lz4")
+        dbapi_conn.commit()
+    except Exception:  # noqa: BLE001  (an older or lz4-less server: keep its default)
+        dbapi_conn.rollback()
 
 
 @contextlib.contextmanager

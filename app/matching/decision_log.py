@@ -7,15 +7,18 @@ background thread takes whatever has gathered in its queue (under load, the requ
 the previous batch committed) and inserts it in one transaction, so a commit is shared by many answers
 and a lone request pays one short commit.
 
-On an SQLite file the event loop commits its own requests' rows instead, once per turn of the loop
-(`_commit_gathered`), when that needs no waiting: the file is local, so a commit is the processor's work
-and the page cache's, and done on the loop it needs no other thread. Handed to the thread, every
-commit had two threads take the interpreter's lock from each other several times (the driver lets go of
-it around each SQLite call): 11 futex calls a request, and a match's CPU 1.00 ms where it is 0.79 ms now
-(in-process, bench/README.md, session 8). When
-the writers' turn or SQLite's write lock is another's, or anything goes wrong, the loop hands the rows
-to the thread, which waits, retries and fails them as below. On PostgreSQL a commit waits on the
-network, so the thread commits every row.
+An event loop commits its own requests' rows instead. Handed to the thread, every commit had two
+threads take the interpreter's lock from each other several times (the driver lets go of it around each
+call to the database): 11 futex calls a request on SQLite, and a match's CPU 1.00 ms where it is 0.79 ms
+now (in-process, bench/README.md, session 8).
+- On an SQLite file the loop commits the rows gathered in one turn of the loop (`_commit_gathered`) when
+  that needs no waiting: the file is local, so a commit is the processor's work and the page cache's.
+  When the writers' turn or SQLite's write lock is another's, the thread waits for it instead.
+- On PostgreSQL a commit waits on the network: the loop awaits it on a connection of its own
+  (`_commit_gathered_async`), one commit in flight at a time, the rows that gather meanwhile together in
+  the next.
+Rows whose commit on the loop fails for any reason go to the thread, which waits, retries and fails
+them as below.
 
 One failure rule follows for every entry point (the API, the form, a stored company's match, a batch):
 no answer without its decision.
@@ -29,7 +32,7 @@ no answer without its decision.
   is stored as the deletion would have left it (ON DELETE SET NULL); any other refusal fails that
   request alone.
 - `close()` (the lifespan's exit, after uvicorn has finished the requests in flight) stops the thread
-  once the queue is empty.
+  once the queue is empty; `close_on_loop()` before it closes the loop's own connection.
 Readers never need to wait: an answered decision is already in the table.
 """
 
@@ -43,7 +46,8 @@ import queue
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+import weakref
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, InvalidStateError
 from typing import Any, cast
 
@@ -51,7 +55,8 @@ from sqlalchemy import Connection, Engine, Insert, LargeBinary, Text, bindparam,
 from sqlalchemy import cast as sql_cast
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from app.db.models import Decision
 from app.db.session import TurnTaken, writers_turn
@@ -62,6 +67,7 @@ log = logging.getLogger("huiqi.decisions")
 
 DECISION_TABLE = Decision.__table__
 _STOP = object()
+_PROBE = object()  # a loop found the database not answering: the thread probes it until it does
 
 
 @functools.cache
@@ -126,11 +132,28 @@ def _resolve(futures: list[Future[None] | asyncio.Future[None]], error: BaseExce
                 future.set_exception(error)
 
 
+class _LoopSide:
+    """One event loop's side of the log: the rows its requests gathered for the next commit and, on
+    PostgreSQL, the task committing them and the loop's own connection (an asyncio connection belongs
+    to the loop that opened it)."""
+
+    __slots__ = ("connection", "engine", "gathered", "task")
+
+    def __init__(self) -> None:
+        self.gathered: list[_Pending] = []
+        self.task: asyncio.Task[None] | None = None
+        self.engine: AsyncEngine | None = None
+        self.connection: AsyncConnection | None = None
+
+
 class DecisionLog:
     """The queue of decision rows (dicts of the `decision` table's columns) and its committing thread."""
 
     def __init__(self, engine: Engine, *, queue_size: int = 1_000, batch_size: int = 500,
-                 retry_after: int = 5, turn_timeout: float = 30.0, synchronous_commit: bool = False) -> None:
+                 retry_after: int = 5, turn_timeout: float = 30.0, synchronous_commit: bool = False,
+                 loop_engine: Callable[[], AsyncEngine] | None = None) -> None:
+        """`loop_engine` makes the asyncio engine of an event loop's commits on PostgreSQL (without it
+        the thread commits every row there)."""
         self.engine = engine
         # On PostgreSQL, whether a commit waits for its WAL to reach the disk (2-3 ms a commit here).
         # Off, a decision survives a crash of this service at once, and one of the database server
@@ -148,11 +171,12 @@ class DecisionLog:
         database = engine.url.database if engine.dialect.name == "sqlite" else None
         self._turn_database = database if database and database != ":memory:" else None
         self._thread = threading.Thread(target=self._run, name="decision-log", daemon=True)
-        # Commits on the event loops (an SQLite file only: see the module's docstring). One writer of
-        # the log's connections at a time, the thread or a loop; each loop's rows of the current turn.
-        self.commits_on_loops = self._turn_database is not None
+        # Commits on the event loops (see the module's docstring). On SQLite, one writer of the log's
+        # connections at a time, the thread or a loop.
+        self._loop_engine = loop_engine if self._turn_database is None else None
+        self.commits_on_loops = self._turn_database is not None or self._loop_engine is not None
         self._writing = threading.Lock()
-        self._gathered: dict[asyncio.AbstractEventLoop, list[_Pending]] = {}
+        self._loop_sides: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopSide] = weakref.WeakKeyDictionary()
         self._loop_connection: Connection | None = None
 
     # -- requests' side ----------------------------------------------------------------------------
@@ -171,22 +195,26 @@ class DecisionLog:
         """Store `row` and wait, without holding the event loop, until it is committed."""
         loop = asyncio.get_running_loop()
         pending = _Pending(row, loop)
-        if self.commits_on_loops and self.available:
-            gathered = self._gathered.get(loop)
-            if gathered is None:
-                # After the callbacks ready now: the rows of the requests this turn of the loop serves.
-                gathered = self._gathered[loop] = []
-                loop.call_soon(self._commit_gathered, loop)
-            gathered.append(pending)
+        if self.commits_on_loops and self.available and self._thread.is_alive():  # not after close()
+            side = self._loop_sides.get(loop)
+            if side is None:
+                side = self._loop_sides[loop] = _LoopSide()
+            side.gathered.append(pending)
+            if len(side.gathered) == 1 and side.task is None:
+                if self._loop_engine is None:
+                    # After the callbacks ready now: the rows of the requests this turn of the loop serves.
+                    loop.call_soon(self._commit_gathered, side)
+                else:
+                    side.task = loop.create_task(self._commit_gathered_async(side))
         else:
             self._enqueue(pending)
         await cast(asyncio.Future[None], pending.stored)
 
-    def _commit_gathered(self, loop: asyncio.AbstractEventLoop) -> None:
-        """Commit the rows `loop` gathered in this turn, on the loop, if that needs no waiting; else hand
-        them to the thread."""
-        batch = self._gathered.pop(loop)
-        if self.available and self._thread.is_alive() and self._writing.acquire(blocking=False):
+    def _commit_gathered(self, side: _LoopSide) -> None:
+        """On SQLite: commit the rows the loop gathered in this turn, on the loop, if that needs no
+        waiting; else hand them to the thread."""
+        batch, side.gathered = side.gathered, []
+        if self.available and self._writing.acquire(blocking=False):
             try:
                 if self._commit_at_once(batch):
                     return
@@ -230,6 +258,69 @@ class DecisionLog:
                 self._loop_connection.invalidate()
             self._loop_connection = None
 
+    async def _commit_gathered_async(self, side: _LoopSide) -> None:
+        """On PostgreSQL: commit what the loop gathers, one commit in flight at a time, until nothing
+        is left; the rows of a commit that fails go to the thread."""
+        try:
+            while side.gathered:
+                batch, side.gathered = side.gathered, []
+                if not (self.available and await self._commit_async(side, batch)):
+                    for pending in batch:
+                        self._enqueue(pending)
+        finally:
+            side.task = None
+
+    async def _commit_async(self, side: _LoopSide, batch: list[_Pending]) -> bool:
+        """Commit `batch` on the loop's connection: True once its requests are told (committed, or refused
+        when the server did not answer: waiting again in the thread would double their wait); False when it
+        fails otherwise (nothing is committed, or the insert's idempotence makes the thread's retry safe).
+        The loop engine's connections bound each wait for the server (BoundedAsyncConnection)."""
+        started = time.perf_counter()
+        try:
+            conn = side.connection or await self._open_async(side)
+            async with conn.begin():
+                await conn.execute(_insert_statement(conn.dialect.name), [pending.row for pending in batch])
+        except OperationalError as exc:
+            await _discard_async(side)
+            if exc.connection_invalidated:  # dropped while idle (the server restarted): the thread tries afresh
+                return False
+            # Down or stuck: what the thread's own try would find.
+            self._went_away(exc)
+            _settle_all(batch, self._unavailable())
+            with contextlib.suppress(queue.Full):
+                self._queue.put_nowait(_PROBE)
+            return True
+        except Exception:  # noqa: BLE001  (the thread decides what it means)
+            await _discard_async(side)
+            return False
+        self._stored(batch)
+        self._log_commit(len(batch), started)
+        return True
+
+    async def _open_async(self, side: _LoopSide) -> AsyncConnection:
+        if side.engine is None:
+            side.engine = cast(Callable[[], AsyncEngine], self._loop_engine)()
+        conn = await side.engine.connect()
+        if not self.synchronous_commit:
+            await conn.exec_driver_sql("SET synchronous_commit = off")  # as the thread's connection
+        await conn.commit()
+        side.connection = conn
+        return conn
+
+    async def close_on_loop(self) -> None:
+        """Close the running loop's own connection (the lifespan's exit, before `close`)."""
+        side = self._loop_sides.pop(asyncio.get_running_loop(), None)
+        if side is None:
+            return
+        if side.task is not None:
+            with contextlib.suppress(Exception):
+                await side.task
+        if side.connection is not None:
+            with contextlib.suppress(Exception):
+                await side.connection.close()
+        if side.engine is not None:
+            await side.engine.dispose()
+
     def _enqueue(self, pending: _Pending) -> None:
         if not self.available or not self._thread.is_alive():
             pending.stored.set_exception(self._unavailable())
@@ -272,6 +363,10 @@ class DecisionLog:
             item = self._queue.get()
             if item is _STOP:
                 return
+            if item is _PROBE:
+                if not self.available:
+                    self._wait_for_database()
+                continue
             batch = [item]
             stop = False
             while len(batch) < self.batch_size:
@@ -282,7 +377,8 @@ class DecisionLog:
                 if item is _STOP:
                     stop = True
                     break
-                batch.append(item)
+                if item is not _PROBE:  # the batch's commit finds out whether the database answers
+                    batch.append(item)
             try:
                 with self._writing:
                     self._commit(batch)
@@ -398,7 +494,8 @@ class DecisionLog:
             if item is _STOP:
                 self._queue.put_nowait(_STOP)  # room: this one was just taken out
                 return
-            item.settle(self._unavailable())
+            if item is not _PROBE:
+                item.settle(self._unavailable())
 
     def _wait_for_database(self) -> None:
         """Probe until the database answers (backing off to once a second), then take requests again.
@@ -438,3 +535,11 @@ def _is_busy(exc: Exception) -> bool:
     """SQLite's write lock was another connection's (SQLITE_BUSY, in any of its extended forms)."""
     code = getattr(getattr(exc, "orig", None), "sqlite_errorcode", None)
     return code is not None and code & 0xFF == sqlite3.SQLITE_BUSY
+
+
+async def _discard_async(side: _LoopSide) -> None:
+    """Drop a loop's connection after a failure: its state is unknown (a commit may have timed out)."""
+    if side.connection is not None:
+        with contextlib.suppress(Exception):
+            await side.connection.invalidate()
+        side.connection = None
