@@ -147,7 +147,8 @@ class _LoopSide:
 
 
 class DecisionLog:
-    """The queue of decision rows (dicts of the `decision` table's columns) and its committing thread."""
+    """The decision rows (dicts of the `decision` table's columns) waiting for their commit: gathered by each
+    event loop, which commits them itself, or queued for the committing thread."""
 
     def __init__(self, engine: Engine, *, queue_size: int = 1_000, batch_size: int = 500,
                  retry_after: int = 5, turn_timeout: float = 30.0, synchronous_commit: bool = False,
