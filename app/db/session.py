@@ -138,10 +138,6 @@ def make_engine(url: str, *, connect_timeout: int = 10, statement_timeout_ms: in
     return engine
 
 
-class TurnTaken(Exception):
-    """The writers' turn is another's, and the caller asked not to wait for it."""
-
-
 def make_async_engine(url: str, *, connect_timeout: int = 10, statement_timeout_ms: int | None = None,
                       lock_timeout_ms: int | None = None, wait_timeout: float | None = None) -> AsyncEngine:
     """An asyncio engine on a PostgreSQL `url`, with `make_engine`'s settings, for work that waits on the
@@ -183,6 +179,10 @@ def _connect_pg(dbapi_conn: Any, _record: Any) -> None:
         dbapi_conn.commit()
     except Exception:  # noqa: BLE001  (an older or lz4-less server: keep its default)
         dbapi_conn.rollback()
+
+
+class TurnTaken(Exception):
+    """The writers' turn is another's, and the caller asked not to wait for it."""
 
 
 @contextlib.contextmanager
