@@ -285,11 +285,7 @@ class DecisionLog:
             await _discard_async(side)
             if exc.connection_invalidated:  # dropped while idle (the server restarted): the thread tries afresh
                 return False
-            # Down or stuck: what the thread's own try would find.
-            self._went_away(exc)
-            _settle_all(batch, self._unavailable())
-            with contextlib.suppress(queue.Full):
-                self._queue.put_nowait(_PROBE)
+            self._refuse(batch, exc)  # down or stuck: what the thread's own try would find
             return True
         except Exception:  # noqa: BLE001  (the thread decides what it means)
             await _discard_async(side)
@@ -399,9 +395,7 @@ class DecisionLog:
         try:
             self._insert([pending.row for pending in batch])
         except DATABASE_UNAVAILABLE as exc:
-            self._went_away(exc)
-            for pending in batch:
-                pending.settle(self._unavailable())
+            self._refuse(batch, exc)
             return
         except DBAPIError:
             self._commit_one_by_one(batch)
@@ -464,8 +458,7 @@ class DecisionLog:
                 try:
                     self._insert([attempt])
                 except DATABASE_UNAVAILABLE as exc:
-                    self._went_away(exc)
-                    pending.settle(self._unavailable())
+                    self._refuse([pending], exc)
                 except IntegrityError:
                     continue
                 except DBAPIError as exc:
@@ -479,12 +472,19 @@ class DecisionLog:
             else:
                 pending.settle(self._unavailable("the decision could not be stored"))
 
-    def _went_away(self, exc: Exception) -> None:
+    def _refuse(self, batch: list[_Pending], exc: Exception) -> None:
+        """The database went away during `batch`'s commit (on the thread or on a loop): its requests, and
+        the queued ones, are refused now rather than after the outage, and the thread probes the database
+        until it answers."""
         if self.available:
             log.warning("decision log: database unavailable", extra={"fields": {
                 "message": "decision log: database unavailable", "error": type(exc).__name__}})
         self.available = False
-        self._fail_queued()  # their requests answer 503 now rather than after the outage
+        _settle_all(batch, self._unavailable())
+        self._fail_queued()
+        if threading.current_thread() is not self._thread:  # the thread probes after its own batch anyway
+            with contextlib.suppress(queue.Full):
+                self._queue.put_nowait(_PROBE)
 
     def _fail_queued(self) -> None:
         while True:
