@@ -26,7 +26,9 @@ request, and the requests in flight that wrk's own figures imply (throughput x m
 Little's law at most the connections open: where it is far above, wrk's latencies are not to be
 trusted, as happens here with large answers); after each target, p50/p99 at one connection measured
 by a client of our own ("own"). Then the ratio of match
-throughput to the floor's, and after each match run the number of decisions logged against the
+throughput to the floor's, its throughput and p99 against OpenFisca's, the server CPU a request that
+twice OpenFisca's throughput would leave at each level above one connection (`cpu_budget`, beside what it used),
+and after each match run the number of decisions logged against the
 number of answers (every answered decision must be in the table once the server has stopped).
 
 Targets on a 2-core machine (issue 13): at c=1, 16 and 64 a p99 no worse than OpenFisca's (under 5 ms
@@ -272,6 +274,16 @@ def count_decisions(url: str) -> int:
         engine.dispose()
 
 
+def cpu_budget(stats: dict[str, Any], rps: float) -> float:
+    """The server CPU a request (ms) that would leave room for `rps` on this machine, from a saturated run:
+    there every core is busy, so a request costs cores / req/s in all: the server's share, and what wrk,
+    the kernel and (on PostgreSQL) the database server spend on it. That rest stays as it is; the
+    server's share must shrink to what is left."""
+    cores = os.cpu_count() or 1
+    others = cores * 1000 / stats["rps"] - stats["cpu_ms"]
+    return cores * 1000 / rps - others
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--duration", type=float, default=10.0, help="seconds measured per level")
@@ -381,6 +393,11 @@ def main() -> int:
                     f"p99 {results[(name, level)]['p99'] / 1000:.1f} vs {results[(peer, level)]['p99'] / 1000:.1f} ms"
                     for level in levels)
                 print(f"{name}: against OpenFisca  {versus}")
+                budgets = ", ".join(
+                    f"c={level}: {cpu_budget(results[(name, level)], 2 * results[(peer, level)]['rps']):.2f} ms "
+                    f"(used {results[(name, level)]['cpu_ms']:.2f})" for level in levels if level > 1)
+                if budgets:
+                    print(f"{name}: server CPU a request that 2x OpenFisca's req/s leaves  {budgets}")
         for name, rows in logged.items():
             # wrk counts the answers it read; requests still in flight when it stops (at most one per
             # connection) are answered and logged too, uncounted.
