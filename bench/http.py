@@ -25,11 +25,11 @@ requests/s, latency p50/p95/p99, errors (non-2xx, timeouts, socket errors), the 
 request, and the requests in flight that wrk's own figures imply (throughput x mean latency, by
 Little's law at most the connections open: where it is far above, wrk's latencies are not to be
 trusted, as happens here with large answers); after each target, p50/p99 at one connection measured
-by a client of our own ("own"). Then the ratio of match
-throughput to the floor's, its throughput and p99 against OpenFisca's, the server CPU a request that
-twice OpenFisca's throughput would leave at each level above one connection (`cpu_budget`, beside what it used),
-and after each match run the number of decisions logged against the
-number of answers (every answered decision must be in the table once the server has stopped).
+by a client of our own ("own"). Then, per match target: its throughput as a share of the floor's; its
+throughput and p99 against OpenFisca's; the server CPU a request that twice OpenFisca's throughput
+would leave at each level above one connection (`cpu_budget`), beside what it used; and the number of
+decisions logged against the number of answers (every answered decision must be in the table once the
+server has stopped).
 
 Targets on a 2-core machine (issue 13): at c=1, 16 and 64 a p99 no worse than OpenFisca's (under 5 ms
 at c=1), throughput at c=16 and c=64 at least twice OpenFisca's, zero errors, every answered decision
