@@ -80,10 +80,11 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         raise StartupError(f"Refusing to start: the rules in {settings.rules_dir} do not load.\n{exc}") from None
     except RuleSetRejectedError as exc:
         raise StartupError(f"Refusing to start: {exc.detail}") from None
-    engine = make_engine(settings.database_url, connect_timeout=settings.db_connect_timeout_seconds,
-                         statement_timeout_ms=settings.db_statement_timeout_ms,
-                         lock_timeout_ms=settings.db_lock_timeout_ms, wait_timeout=settings.db_wait_timeout_seconds,
-                         pool_timeout=settings.db_pool_timeout_seconds, background_checkpoints=True)
+    bounds: dict[str, Any] = {  # every wait on the database, on the thread's engine and the loops' alike
+        "connect_timeout": settings.db_connect_timeout_seconds, "statement_timeout_ms": settings.db_statement_timeout_ms,
+        "lock_timeout_ms": settings.db_lock_timeout_ms, "wait_timeout": settings.db_wait_timeout_seconds}
+    engine = make_engine(settings.database_url, **bounds, pool_timeout=settings.db_pool_timeout_seconds,
+                         background_checkpoints=True)
     factory = make_session_factory(engine)
     try:
         new = await rules.serve(ruleset, factory)
@@ -100,10 +101,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         checkpointer.start()
     app.state.session_factory = factory
     # On PostgreSQL each event loop awaits its own decisions' commits (app/matching/decision_log.py).
-    loop_engine = functools.partial(
-        make_async_engine, settings.database_url, connect_timeout=settings.db_connect_timeout_seconds,
-        statement_timeout_ms=settings.db_statement_timeout_ms, lock_timeout_ms=settings.db_lock_timeout_ms,
-        wait_timeout=settings.db_wait_timeout_seconds) if engine.dialect.name == "postgresql" else None
+    loop_engine = functools.partial(make_async_engine, settings.database_url, **bounds) \
+        if engine.dialect.name == "postgresql" else None
     decisions = DecisionLog(engine, queue_size=settings.decision_queue_size, batch_size=settings.decision_batch_size,
                             retry_after=settings.db_retry_after_seconds, turn_timeout=settings.db_wait_timeout_seconds,
                             synchronous_commit=settings.decision_synchronous_commit,

@@ -12,7 +12,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 import psycopg
@@ -97,14 +97,11 @@ def make_engine(url: str, *, connect_timeout: int = 10, statement_timeout_ms: in
         connect_args = _postgres_connect_args(connect_timeout, statement_timeout_ms, lock_timeout_ms, wait_timeout)
         engine = create_engine(url, pool_pre_ping=True, connect_args=connect_args, **kwargs)
         if wait_timeout:
-            class Bounded(BoundedConnection):
-                """A BoundedConnection with this engine's deadline."""
-
-            Bounded.wait_timeout = wait_timeout
+            bounded = _with_deadline(BoundedConnection, wait_timeout)
 
             @event.listens_for(engine, "do_connect")
             def _bounded_connect(dialect: Any, conn_rec: Any, cargs: Any, cparams: Any) -> Any:
-                return Bounded.connect(*cargs, **cparams)
+                return bounded.connect(*cargs, **cparams)
 
         event.listen(engine, "connect", _connect_pg)
         return engine
@@ -145,15 +142,19 @@ def make_async_engine(url: str, *, connect_timeout: int = 10, statement_timeout_
     them."""
     connect_args = _postgres_connect_args(connect_timeout, statement_timeout_ms, lock_timeout_ms, wait_timeout)
     if wait_timeout:
-        class Bounded(BoundedAsyncConnection):
-            """A BoundedAsyncConnection with this engine's deadline."""
-
-        Bounded.wait_timeout = wait_timeout
-        connect_args["async_creator_fn"] = Bounded.connect
+        connect_args["async_creator_fn"] = _with_deadline(BoundedAsyncConnection, wait_timeout).connect
     engine = create_async_engine(url, pool_pre_ping=True, connect_args=connect_args,
                                  json_serializer=json_serializer, json_deserializer=orjson.loads)
     event.listen(engine.sync_engine, "connect", _connect_pg)
     return engine
+
+
+_Bounded = TypeVar("_Bounded", BoundedConnection, BoundedAsyncConnection)
+
+
+def _with_deadline(connection_class: type[_Bounded], wait_timeout: float) -> type[_Bounded]:
+    """A subclass of a Bounded(Async)Connection with one engine's deadline: each engine its own."""
+    return type(connection_class.__name__, (connection_class,), {"wait_timeout": wait_timeout})
 
 
 def _postgres_connect_args(connect_timeout: int, statement_timeout_ms: int | None, lock_timeout_ms: int | None,
@@ -186,27 +187,40 @@ class TurnTaken(Exception):
 
 
 @contextlib.contextmanager
-def writers_turn(database: str, *, timeout: float, wait: bool = True) -> Iterator[None]:
+def writers_turn(database: str, *, timeout: float) -> Iterator[None]:
     """Writers of an SQLite file that write continuously (the decision logs of every worker process, and
     a checkpointer's restart of the log) take turns through a file lock. SQLite's own wait for its write lock
     polls with sleeps of up to 100 ms, while a writer that has just committed begins its next batch at
     once: under load one process was kept out for seconds (measured: 3.9 s). A waiter here blocks in the
     kernel, which wakes it the moment the lock is released (see `_lock_within`). OperationalError (a 503)
-    past `timeout`: a stuck process must not hold the others for ever. With `wait=False`, TurnTaken at
-    once when the turn is another's (an event loop must not wait)."""
+    past `timeout`: a stuck process must not hold the others for ever."""
+    with _writer_lock_file(database) as (descriptor, path):
+        if not _lock_within(descriptor, timeout):
+            raise OperationalError("writers' turn", None, TimeoutError(path))
+        yield
+
+
+@contextlib.contextmanager
+def writers_turn_if_free(database: str) -> Iterator[None]:
+    """`writers_turn` without waiting: TurnTaken at once when the turn is another's (an event loop must
+    not wait)."""
+    with _writer_lock_file(database) as (descriptor, path):
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise TurnTaken(path) from None
+        yield
+
+
+@contextlib.contextmanager
+def _writer_lock_file(database: str) -> Iterator[tuple[int, str]]:
+    """The writers' lock file of `database`, open; closing it releases a lock taken through it."""
     path = f"{database}.writer-lock"
     descriptor = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
     try:
-        if not wait:
-            try:
-                fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                raise TurnTaken(path) from None
-        elif not _lock_within(descriptor, timeout):
-            raise OperationalError("writers' turn", None, TimeoutError(path))
-        yield
+        yield descriptor, path
     finally:
-        os.close(descriptor)  # releases the lock
+        os.close(descriptor)
 
 
 def _lock_within(descriptor: int, timeout: float) -> bool:

@@ -59,7 +59,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from app.db.models import Decision
-from app.db.session import TurnTaken, writers_turn
+from app.db.session import TurnTaken, writers_turn, writers_turn_if_free
 from app.errors import DatabaseUnavailableError
 from app.matching.service import DATABASE_UNAVAILABLE
 
@@ -230,7 +230,7 @@ class DecisionLog:
         reason: nothing is committed and the thread's waits, retries and error handling take over."""
         started = time.perf_counter()
         try:
-            with writers_turn(cast(str, self._turn_database), timeout=0, wait=False):
+            with writers_turn_if_free(cast(str, self._turn_database)):
                 conn = self._loop_connection or self._open_loop_connection()
                 with conn.begin():
                     conn.execute(_insert_statement(conn.dialect.name), [pending.row for pending in batch])
